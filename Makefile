@@ -1,0 +1,47 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format lock migrate demo smoke bench-airtable bench-generate bench-scrape bench-engage bench-health clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv==0.13.8
+	$(UV) pip install -q --python $(PY) -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+venv: $(STAMP)
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --no-input -v0
+
+demo: migrate
+	$(PY) manage.py loaddata -v0 demo_leads
+	$(PY) manage.py collectstatic --no-input -v0
+	$(PY) manage.py ensure_admin
+
+## The app on its embedded default: SQLite, the ORM broker, emails as files under var/outbox, demo leads.
+run: demo
+	$(VENV)/bin/honcho start -f Procfile
+
+## Lint, format check, container linters, then the whole suite.
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Re-pin requirements*.txt after editing requirements*.in.
+lock: $(STAMP)
+	$(UV) pip compile -q requirements.in -o requirements.txt
+	$(UV) pip compile -q requirements-dev.in -o requirements-dev.txt
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,193 @@
+"""The admin for people who review outreach: leads, why each was skipped, what was sent."""
+
+from django.contrib import admin
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest
+
+from leads.models import EmailStatus, Lead, OutboundEmail, SkipLog, Suppression
+
+
+class HasMessageFilter(admin.SimpleListFilter):
+    title = "has message"
+    parameter_name = "has_message"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        has_message = ~Q(message_body="")
+        if self.value() == "yes":
+            return queryset.filter(has_message)
+        if self.value() == "no":
+            return queryset.exclude(has_message)
+        return queryset
+
+
+class SkippedFilter(admin.SimpleListFilter):
+    title = "skipped"
+    parameter_name = "skipped"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Skipped at least once"), ("no", "Never skipped")]
+
+    def queryset(self, request, queryset):
+        skipped = Exists(SkipLog.objects.filter(lead=OuterRef("pk"), stage="engage"))
+        if self.value() == "yes":
+            return queryset.filter(skipped)
+        if self.value() == "no":
+            return queryset.exclude(skipped)
+        return queryset
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SkipLogInline(ReadOnlyInline):
+    model = SkipLog
+    fields = ["created_at", "stage", "reason", "detail", "run"]
+    readonly_fields = fields
+
+
+class OutboundEmailInline(ReadOnlyInline):
+    model = OutboundEmail
+    fields = ["created_at", "touch", "status", "subject", "message_source", "sent_at", "error"]
+    readonly_fields = fields
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = [
+        "display_name",
+        "email",
+        "company_name",
+        "engagement_status",
+        "email_confidence_level",
+        "message_source",
+        "skip_reason",
+        "date_messaged",
+        "pending_push",
+    ]
+    list_display_links = ["display_name", "email"]
+    search_fields = ["email", "name", "company_name"]
+    list_filter = [
+        "engagement_status",
+        "email_confidence_level",
+        "message_source",
+        HasMessageFilter,
+        SkippedFilter,
+        "skip_reason",
+        "pending_push",
+    ]
+    list_per_page = 50
+    inlines = [SkipLogInline, OutboundEmailInline]
+    readonly_fields = [
+        "airtable_id",
+        "raw_fields",
+        "last_pulled_at",
+        "scraped_at",
+        "scrape_error",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["airtable_id", "name", "email", "job_title", "company_name", "website"]}),
+        ("Status", {"fields": ["engagement_status", "email_confidence_level", "date_messaged", "skip_reason"]}),
+        (
+            "Message",
+            {"fields": ["message_subject", "message_body", "message_source", "message_grounding", "custom_message"]},
+        ),
+        ("Company", {"fields": ["company_description", "scraped_at", "scrape_error"]}),
+        (
+            "Sync",
+            {
+                "classes": ["collapse"],
+                "fields": ["pending_push", "last_pulled_at", "raw_fields", "created_at", "updated_at"],
+            },
+        ),
+    ]
+
+    @admin.display(description="Lead", ordering="name")
+    def display_name(self, obj: Lead) -> str:
+        return obj.display_name
+
+
+@admin.register(SkipLog)
+class SkipLogAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "lead", "stage", "reason", "detail", "run"]
+    list_filter = ["reason", "stage", "created_at"]
+    search_fields = ["lead__email", "lead__name", "lead__company_name", "detail"]
+    list_select_related = ["lead", "run"]
+    date_hierarchy = "created_at"
+    # One query counts every reason of the filtered list, shown above it.
+    change_list_template = "admin/leads/skiplog/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            response.context_data["reason_counts"] = list(
+                changelist.queryset.order_by()
+                .values("reason", "stage")
+                .annotate(count=Count("id"))
+                .order_by("-count", "reason")
+            )
+        return response
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["address", "reason", "source", "created_at"]
+    list_filter = ["reason", "source"]
+    search_fields = ["address"]
+
+
+class StuckSendingFilter(admin.SimpleListFilter):
+    title = "needs a decision"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Left in 'sending' by a crash")]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(status=EmailStatus.SENDING)
+        return queryset
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "recipient", "lead", "touch", "status", "message_source", "subject", "sent_at"]
+    list_filter = [StuckSendingFilter, "status", "message_source", "touch"]
+    search_fields = ["recipient", "subject", "lead__name", "lead__company_name"]
+    list_select_related = ["lead"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "lead",
+        "touch",
+        "recipient",
+        "subject",
+        "body",
+        "message_source",
+        "provider_message_id",
+        "created_at",
+        "sent_at",
+    ]
+    fields = [*readonly_fields[:6], "status", "error", *readonly_fields[6:]]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

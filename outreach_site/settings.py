@@ -1,0 +1,269 @@
+"""Settings for the outreach pipeline, every value read from the environment.
+
+This file is the only place that reads the environment. Names match the
+contract in ARCHITECTURE.md and `.env.example`; values are normalised here once.
+"""
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+
+def _csv(name: str, default: str) -> list[str]:
+    """A comma-separated variable as a list of stripped, case-folded items."""
+    return [item.strip().casefold() for item in env.str(name, default=default).split(",") if item.strip()]
+
+
+def _bool(name: str, *, default: bool) -> bool:
+    """A boolean variable; a value that is not clearly true or false is refused."""
+    raw = env.str(name, default="").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+# --- Django -------------------------------------------------------------------
+DEBUG = _bool("DEBUG", default=False)
+# Empty by default: the embedded set-up then keeps a random key in var/secret_key.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    _key_file = VAR_DIR / "secret_key"
+    if not _key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(secrets.token_urlsafe(50))
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text().strip()
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://localhost:8080").rstrip("/")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_q",
+    "leads",
+    "pipeline",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "outreach_site.urls"
+WSGI_APPLICATION = "outreach_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, worker, commands) share the file: wait for a lock
+    # instead of failing at once, and let readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+    # A file, not memory, so that workers and servers started by the tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    # A down database must answer /ready quickly rather than hang the worker.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Production hardening; each can be relaxed from the environment behind a proxy
+# that terminates TLS elsewhere.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=False)
+# /health and /ready are probed over plain HTTP inside the container network.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
+SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Email ----------------------------------------------------------------------
+_email = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'outbox'}")
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend":
+    # django-environ drops the leading slash of an absolute path; read it ourselves.
+    _path = urlsplit(env.str("EMAIL_URL", default=f"filemail://{VAR_DIR / 'outbox'}")).path
+    _email["EMAIL_FILE_PATH"] = str(Path(_path) if Path(_path).is_absolute() else BASE_DIR / _path)
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+# --- Airtable ---------------------------------------------------------------------
+AIRTABLE_API_KEY = env.str("AIRTABLE_API_KEY", default="")
+AIRTABLE_BASE_ID = env.str("AIRTABLE_BASE_ID", default="")
+AIRTABLE_TABLE_NAME = env.str("AIRTABLE_TABLE_NAME", default="")
+AIRTABLE_ENDPOINT_URL = env.str("AIRTABLE_ENDPOINT_URL", default="https://api.airtable.com").rstrip("/")
+# The field map: logical field -> the team's field name or field id (fld...).
+# These defaults are the only place an Airtable field name is written in code.
+AIRTABLE_FIELD_EMAIL = env.str("AIRTABLE_FIELD_EMAIL", default="Email")
+AIRTABLE_FIELD_NAME = env.str("AIRTABLE_FIELD_NAME", default="Name")
+AIRTABLE_FIELD_JOB_TITLE = env.str("AIRTABLE_FIELD_JOB_TITLE", default="Job Title")
+AIRTABLE_FIELD_COMPANY_NAME = env.str("AIRTABLE_FIELD_COMPANY_NAME", default="Company Name")
+AIRTABLE_FIELD_WEBSITE = env.str("AIRTABLE_FIELD_WEBSITE", default="Website")
+AIRTABLE_FIELD_COMPANY_DESCRIPTION = env.str("AIRTABLE_FIELD_COMPANY_DESCRIPTION", default="Company Description")
+AIRTABLE_FIELD_EMAIL_CONFIDENCE_LEVEL = env.str(
+    "AIRTABLE_FIELD_EMAIL_CONFIDENCE_LEVEL", default="Email Confidence Level"
+)
+AIRTABLE_FIELD_CUSTOM_MESSAGE = env.str("AIRTABLE_FIELD_CUSTOM_MESSAGE", default="Custom Message")
+AIRTABLE_FIELD_ENGAGEMENT_STATUS = env.str("AIRTABLE_FIELD_ENGAGEMENT_STATUS", default="Engagement Status")
+AIRTABLE_FIELD_DATE_MESSAGED = env.str("AIRTABLE_FIELD_DATE_MESSAGED", default="Date Messaged")
+AIRTABLE_FIELD_SKIP_REASON = env.str("AIRTABLE_FIELD_SKIP_REASON", default="")
+AIRTABLE_TIMEOUT = env.float("AIRTABLE_TIMEOUT", default=30.0)
+# Airtable allows 5 requests/s per base; the pacer keeps every process under this.
+AIRTABLE_REQUESTS_PER_SECOND = env.float("AIRTABLE_REQUESTS_PER_SECOND", default=5.0)
+
+# --- LLM --------------------------------------------------------------------------
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+OPENAI_PROXY = (
+    env.str("OPENAI_PROXY", default="") or env.str("HTTPS_PROXY", default="") or env.str("HTTP_PROXY", default="")
+)
+OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=30.0)
+OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
+OPENAI_CONCURRENCY = env.int("OPENAI_CONCURRENCY", default=8)
+
+# --- Scraper ----------------------------------------------------------------------
+SCRAPER_CONCURRENCY = env.int("SCRAPER_CONCURRENCY", default=16)
+SCRAPER_PER_HOST = env.int("SCRAPER_PER_HOST", default=2)
+SCRAPER_TIMEOUT = env.float("SCRAPER_TIMEOUT", default=10.0)
+SCRAPER_MAX_BYTES = env.int("SCRAPER_MAX_BYTES", default=2_000_000)
+SCRAPER_RETRY_HOURS = env.int("SCRAPER_RETRY_HOURS", default=24)
+# For tests only: lets the scraper fetch loopback and private addresses.
+SCRAPER_ALLOW_PRIVATE = _bool("SCRAPER_ALLOW_PRIVATE", default=False)
+
+# --- Outreach ----------------------------------------------------------------------
+OUTREACH_FROM_EMAIL = env.str("OUTREACH_FROM_EMAIL", default="Outreach <outreach@example.com>")
+OUTREACH_REPLY_TO = env.str("OUTREACH_REPLY_TO", default="")
+OUTREACH_OFFER = env.str(
+    "OUTREACH_OFFER",
+    default="We help small sales teams turn their lead lists into personal first emails, without the busywork.",
+)
+OUTREACH_POSTAL_ADDRESS = env.str("OUTREACH_POSTAL_ADDRESS", default="Example Co, 1 Main Street, Springfield, USA")
+OUTREACH_DAILY_CAP = env.int("OUTREACH_DAILY_CAP", default=50)
+OUTREACH_RECONTACT_DAYS = env.int("OUTREACH_RECONTACT_DAYS", default=90)
+OUTREACH_EXCLUDED_STATUSES = _csv("OUTREACH_EXCLUDED_STATUSES", "Do Not Contact,Unsubscribed,Bounced,Replied")
+OUTREACH_EXCLUDED_CONFIDENCE = _csv("OUTREACH_EXCLUDED_CONFIDENCE", "")
+OUTREACH_CHECK_DELIVERABILITY = _bool("OUTREACH_CHECK_DELIVERABILITY", default=False)
+OUTREACH_BATCH_SIZE = env.int("OUTREACH_BATCH_SIZE", default=200)
+
+# --- Queue (django-q2) ---------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)
+Q_CLUSTER = {
+    "name": "outreach",
+    "workers": env.int("Q_WORKERS", default=2),
+    # django-q2 requires timeout < retry, or a slow task is handed out twice.
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 300,
+    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=2),
+    # A worker that was down does not replay every missed run at once.
+    "catch_up": False,
+    "save_limit": 500,
+    "ack_failures": True,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+PIPELINE_SCHEDULE_MINUTES = env.int("PIPELINE_SCHEDULE_MINUTES", default=60)
+
+# --- Logging -------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "outreach_site.logs.RedactSecretsFilter"}},
+    "formatters": {
+        "text": {"()": "outreach_site.logs.TextFormatter"},
+        "json": {"()": "outreach_site.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,33 @@
+"""Shared fixtures. Services that a test needs are real; a missing one skips
+the test with the reason, except under CI=true, where it fails the run."""
+
+import os
+
+import pytest
+from django.conf import settings as django_settings
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _missing_service(item: pytest.Item) -> str | None:
+    if item.get_closest_marker("postgres") and django_settings.DATABASES["default"]["ENGINE"] != (
+        "django.db.backends.postgresql"
+    ):
+        return "needs PostgreSQL: set DATABASE_URL=postgres://… (../shared/ci/services.sh starts one)"
+    if item.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+        return "needs Redis: set REDIS_URL=redis://… (../shared/ci/services.sh starts one)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    reason = _missing_service(item)
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true and a service is missing: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_outbox(settings, tmp_path):
+    """Tests never write to the project's var/outbox; Django's test runner uses locmem."""
+    settings.EMAIL_FILE_PATH = str(tmp_path / "outbox")
