@@ -40,7 +40,6 @@ def _short_description(text: str) -> str:
     if len(text) > _MAX_DESCRIPTION:
         cut = text[:_MAX_DESCRIPTION]
         text = cut[: cut.rfind(". ") + 1] if ". " in cut else cut.rsplit(" ", 1)[0] + "."
-    text = text[0].lower() + text[1:] if text[:2].isalpha() and not text[:2].isupper() else text
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
