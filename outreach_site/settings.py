@@ -225,15 +225,21 @@ OUTREACH_BATCH_SIZE = env.int("OUTREACH_BATCH_SIZE", default=200)
 # --- Queue (django-q2) ---------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)
+Q_MAX_ATTEMPTS = env.int("Q_MAX_ATTEMPTS", default=2)
+if Q_TIMEOUT < 1 or Q_MAX_ATTEMPTS < 1:  # django-q2 reads 0 as "no timeout" and "retry forever"
+    raise ImproperlyConfigured("Q_TIMEOUT and Q_MAX_ATTEMPTS must be 1 or more")
 Q_CLUSTER = {
     "name": "outreach",
     "workers": env.int("Q_WORKERS", default=2),
     # django-q2 requires timeout < retry, or a slow task is handed out twice.
     "timeout": Q_TIMEOUT,
     "retry": Q_TIMEOUT + 300,
-    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=2),
+    # A task whose worker died is handed out again, at most this many times in all.
+    "max_attempts": Q_MAX_ATTEMPTS,
     # A worker that was down does not replay every missed run at once.
     "catch_up": False,
+    # Successes kept; failures are always kept, for the admin. A failed task
+    # leaves the queue (acknowledged): its schedule runs it again.
     "save_limit": 500,
     "ack_failures": True,
     "label": "Task queue",

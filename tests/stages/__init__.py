@@ -1,0 +1,5 @@
+"""Stand-in stage modules for the task tests, passed to `tasks.run_pipeline_steps(steps=...)`.
+
+They keep the stage interface (`run(*, limit, dry_run, progress, **options)`)
+so the pipeline's isolation can be checked before, and apart from, the real stages.
+"""

@@ -1,0 +1,92 @@
+"""The pipeline runs its stages in order, each isolated: a stage that raises is
+recorded as a failed run with its error, and the next stage still runs."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from pipeline import tasks
+from pipeline.models import PipelineRun, RunOutcome
+from pipeline.tasks import Step
+
+pytestmark = pytest.mark.django_db
+
+OK = "tests.stages.counting"
+FAILING = "tests.stages.failing"
+
+
+def _runs() -> dict[str, PipelineRun]:
+    return {run.job: run for run in PipelineRun.objects.all()}
+
+
+def test_the_pipeline_order_is_pull_scrape_generate_engage_push():
+    assert [(step.job, step.module, dict(step.options)) for step in tasks.PIPELINE] == [
+        ("sync_pull", "pipeline.sync", {"direction": "pull"}),
+        ("scrape", "pipeline.scraper", {}),
+        ("generate", "pipeline.generator", {}),
+        ("engage", "pipeline.engager", {}),
+        ("sync_push", "pipeline.sync", {"direction": "push"}),
+    ]
+
+
+def test_engage_still_runs_when_scrape_and_generate_fail():
+    steps = [
+        Step("sync_pull", OK),
+        Step("scrape", FAILING),
+        Step("generate", FAILING, {"error": "bug"}),
+        Step("engage", OK),
+    ]
+    summary = tasks.run_pipeline_steps(steps=steps)
+
+    assert [(item["stage"], item["outcome"]) for item in summary.items] == [
+        ("sync_pull", "succeeded"),
+        ("scrape", "failed"),
+        ("generate", "failed"),
+        ("engage", "succeeded"),
+    ]
+    runs = _runs()
+    assert runs["scrape"].outcome == RunOutcome.FAILED
+    assert runs["scrape"].error == "example.com refused the connection"
+    assert runs["generate"].outcome == RunOutcome.FAILED
+    assert runs["generate"].error == "'a key the code forgot'"
+    assert runs["engage"].outcome == RunOutcome.SUCCEEDED
+    assert (runs["engage"].processed, runs["engage"].succeeded) == (3, 2)
+
+
+def test_the_summary_adds_up_the_stages_and_counts_each_failed_stage():
+    steps = [Step("sync_pull", OK), Step("scrape", FAILING), Step("engage", OK)]
+    summary = tasks.run_pipeline_steps(limit=2, steps=steps)
+    assert (summary.stage, summary.processed, summary.succeeded, summary.failed) == ("pipeline", 4, 2, 1)
+    assert summary.skipped == {"no_email": 2}
+    assert summary.items[1] == {"stage": "scrape", "outcome": "failed", "error": "example.com refused the connection"}
+
+
+def test_a_stage_not_built_yet_is_listed_and_not_recorded():
+    summary = tasks.run_pipeline_steps(steps=[Step("scrape", "tests.stages.not_written_yet"), Step("engage", OK)])
+    assert summary.items[0] == {"stage": "scrape", "outcome": "not_built"}
+    assert list(_runs()) == ["engage"]
+    assert tasks.built_steps([Step("scrape", "tests.stages.not_written_yet"), Step("engage", OK)]) == [
+        Step("engage", OK)
+    ]
+
+
+def test_a_stage_module_that_cannot_be_imported_is_a_failed_run_not_a_missing_one():
+    summary = tasks.run_pipeline_steps(steps=[Step("generate", "tests.stages.broken"), Step("engage", OK)])
+    assert [item["outcome"] for item in summary.items] == ["failed", "succeeded"]
+    assert _runs()["generate"].error == "No module named 'a_package_that_is_not_installed'"
+
+
+def test_a_dry_run_records_nothing_and_passes_the_options_through():
+    summary = tasks.run_pipeline_steps(dry_run=True, steps=[Step("sync_pull", OK, {"direction": "pull"})])
+    assert summary.dry_run
+    assert summary.items[0]["outcome"] == "succeeded"
+    assert PipelineRun.objects.count() == 0
+
+
+def test_run_pipeline_command_prints_one_json_object_naming_every_stage(capsys):
+    call_command("run_pipeline", "--json", "--dry-run")
+    out = json.loads(capsys.readouterr().out)
+    assert {"stage", "dry_run", "processed", "succeeded", "skipped", "deferred", "failed"} <= out.keys()
+    assert (out["stage"], out["dry_run"]) == ("pipeline", True)
+    assert [item["stage"] for item in out["items"]] == [step.job for step in tasks.PIPELINE]
