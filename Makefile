@@ -26,12 +26,15 @@ demo: migrate
 
 ## The app on its embedded default: SQLite, the ORM broker, emails as files under var/outbox, demo leads.
 run: demo
+	$(PY) manage.py setup_schedules
 	$(VENV)/bin/honcho start -f Procfile
 
 ## Lint, format check, container linters, then the whole suite.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -42,6 +45,10 @@ lint: $(STAMP)
 lock: $(STAMP)
 	$(UV) pip compile -q requirements.in -o requirements.txt
 	$(UV) pip compile -q requirements-dev.in -o requirements-dev.txt
+
+## /health under load, alone and while the cluster runs a CPU-heavy job.
+bench-health: $(STAMP)
+	$(PY) -m tests.benchmarks.health
 
 clean:
 	rm -rf $(VENV) var

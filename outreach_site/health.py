@@ -18,6 +18,24 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+class HealthMiddleware:
+    """Answers `GET /health` before any other middleware runs.
+
+    The container's HEALTHCHECK and a load balancer's probe ask for `localhost`
+    or an IP address, not a name in ALLOWED_HOSTS; answering here means the
+    host check (and the session, CSRF and auth middleware) never turns a live
+    process into a 400. The view is the same one `/health` routes to.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.path_info == "/health":
+            return health(request)
+        return self.get_response(request)
+
+
 def _check_database() -> str | None:
     from django.db import connection
 
