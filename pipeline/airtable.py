@@ -158,6 +158,7 @@ class ConfigurableAirtableClient:
         field_map, by_id = self._read_map()
         refs = list(field_map.refs.values())
         tries: list[Formula | None] = [] if by_id else [_any_filled(refs)]
+        refused = False
         pages = None
         while pages is None:
             formula = tries.pop(0) if tries else None
@@ -167,10 +168,11 @@ class ConfigurableAirtableClient:
             except AirtableError as exc:
                 if exc.error_type not in FORMULA_ERRORS or formula is None:
                     raise
-                known = self._log_refused_filter(exc, field_map)
-                if not tries and known is not None:
-                    present = [ref for ref in refs if ref in known]
-                    tries = [_any_filled(present)] if present and present != refs else []
+                if not refused:  # the looser filter leaves out the fields Airtable does not know
+                    refused = True
+                    missing = self._log_refused_filter(exc, field_map)
+                    present = [ref for ref in refs if ref not in missing.values()]
+                    tries = [_any_filled(present)] if present and missing else []
                 pages = None
         yield from self._kept(first, pages, field_map, limit, python_filter=formula is None)
 
@@ -203,22 +205,28 @@ class ConfigurableAirtableClient:
                 return
             yield page
 
-    def _log_refused_filter(self, exc: AirtableError, field_map: fields.FieldMap) -> set[str] | None:
+    def _log_refused_filter(self, exc: AirtableError, field_map: fields.FieldMap) -> dict[str, str]:
+        """Log the refusal with the table's real fields; returns the configured fields it lacks."""
         try:
             known, source = self.known_field_names()
         except AirtableError:
-            known, source = None, "unknown"
-        missing = field_map.missing(known) if known is not None else {}
+            known, source = set(), "unknown"
+        missing = field_map.missing(known) if known else {}
+        if source != "schema":
+            # Records leave empty cells out, so a field absent from the sample may still exist:
+            # count as missing only what Airtable itself named as unknown.
+            named = str(exc).partition("Unknown field name")[2]
+            missing = {logical: ref for logical, ref in missing.items() if ref in named}
         logger.error(
             "airtable refused the filter",
             extra={
                 "error": str(exc),
                 "missing_fields": ", ".join(f"{fields.SETTINGS[k]}={v!r}" for k, v in missing.items()),
-                "table_fields": ", ".join(sorted(name for name in known or [] if not fields.is_field_id(name))),
+                "table_fields": ", ".join(sorted(name for name in known if not fields.is_field_id(name))),
                 "fields_from": source,
             },
         )
-        return known
+        return missing
 
     def count_records(self) -> int:
         """How many records the table has (one request per 100 records)."""

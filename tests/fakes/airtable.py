@@ -215,7 +215,9 @@ class FakeAirtable:
         rows = {row["id"]: row for row in self._rows}
         for record in records:
             if record.get("id") not in rows:
-                return 404, {"error": {"type": "ROW_DOES_NOT_EXIST", "message": f"Record ID {record.get('id')} does not exist"}}
+                return 404, {
+                    "error": {"type": "ROW_DOES_NOT_EXIST", "message": f"Record ID {record.get('id')} does not exist"}
+                }
             for name in record.get("fields", {}):
                 try:
                     self._field(name)
@@ -258,7 +260,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}") if length else {}
         fake.requests.append((method, self.path))
         if self.headers.get("Authorization") != f"Bearer {fake.token}":
-            return self._answer(401, {"error": {"type": "AUTHENTICATION_REQUIRED", "message": "Authentication required"}})
+            return self._answer(
+                401, {"error": {"type": "AUTHENTICATION_REQUIRED", "message": "Authentication required"}}
+            )
         status = fake._admit()
         if status == 429:
             return self._answer(429, {"errors": [{"error": "RATE_LIMIT_REACHED", "message": "Rate limit exceeded"}]})
@@ -360,7 +364,9 @@ class _Parser:
         while position < len(text.rstrip()):
             match = _TOKEN.match(text, position)
             if not match:
-                raise FormulaError(f"The formula for filtering records is invalid: Invalid formula near {text[position:position + 10]!r}")
+                raise FormulaError(
+                    f"The formula for filtering records is invalid: near {text[position : position + 10]!r}"
+                )
             self.tokens.append((match.lastgroup, match.group(match.lastgroup)))
             position = match.end()
         self.position = 0
@@ -433,3 +439,17 @@ class _Parser:
             function = _FUNCTIONS[value]
             return lambda cells: function(*(arg(cells) for arg in args))
         raise FormulaError(f"The formula for filtering records is invalid: Unknown function or token {value!r}")
+
+
+def use(fake: FakeAirtable, settings, var_dir) -> FakeAirtable:
+    """Point the app's settings at `fake`, with short retry waits and the pacer's file under `var_dir`."""
+    settings.AIRTABLE_ENDPOINT_URL = fake.url
+    settings.AIRTABLE_API_KEY = fake.token
+    settings.AIRTABLE_BASE_ID = fake.base_id
+    settings.AIRTABLE_TABLE_NAME = fake.table_name
+    settings.AIRTABLE_RETRY_429_SECONDS = 0.05
+    settings.AIRTABLE_RETRY_BACKOFF_SECONDS = 0.01
+    settings.AIRTABLE_REQUESTS_PER_SECOND = 5.0
+    settings.REDIS_URL = ""
+    settings.VAR_DIR = var_dir
+    return fake
