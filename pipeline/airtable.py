@@ -328,6 +328,10 @@ def _http_error(exc: requests.HTTPError, client: ConfigurableAirtableClient) -> 
             permanent=True,
             error_type=error_type,
         )
+    if status == 404 and error_type == "ROW_DOES_NOT_EXIST":  # a record deleted in Airtable: that batch only
+        return AirtableError(
+            f"Airtable refused the batch: {message}"[:300], cause="invalid_request", error_type=error_type
+        )
     if status == 404:
         if error_type == "TABLE_NOT_FOUND" or "table" in message.lower():
             return AirtableError(
