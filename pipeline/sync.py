@@ -66,6 +66,7 @@ def _pull_page(page: list[airtable.Record], tally: Tally, pulled_fields: list[st
     changed: list[Lead] = []
     kept_local: list[Lead] = []
     unchanged: list[int] = []
+    changed_fields: set[str] = {"raw_fields", "last_pulled_at"}
     for record in page:
         tally.processed += 1
         tally.succeeded += 1
@@ -78,7 +79,8 @@ def _pull_page(page: list[airtable.Record], tally: Tally, pulled_fields: list[st
             lead.raw_fields, lead.last_pulled_at = dict(record.raw), now
             kept_local.append(lead)
             action = "keep_local"
-        elif _apply(lead, values, pulled_fields) or lead.raw_fields != record.raw:
+        elif (names := _apply(lead, values, pulled_fields)) or lead.raw_fields != record.raw:
+            changed_fields |= names
             lead.raw_fields, lead.last_pulled_at = dict(record.raw), now
             changed.append(lead)
             action = "update"
@@ -99,15 +101,16 @@ def _pull_page(page: list[airtable.Record], tally: Tally, pulled_fields: list[st
             Lead.objects.filter(pk__in=unchanged).update(last_pulled_at=now)
 
 
-def _apply(lead: Lead, values: Mapping[str, Any], pulled_fields: list[str]) -> bool:
-    changed = False
+def _apply(lead: Lead, values: Mapping[str, Any], pulled_fields: list[str]) -> set[str]:
+    """Set the pulled values on `lead`; returns the names of the fields that changed."""
+    changed = set()
     for name in pulled_fields:
         value = values[name]
         if name == "company_description" and not value:
             continue  # the scraper fills it locally; an empty cell does not erase that
         if getattr(lead, name) != value:
             setattr(lead, name, value)
-            changed = True
+            changed.add(name)
     return changed
 
 
