@@ -8,6 +8,7 @@ limit off: the app's own cost. Run with `make bench-airtable`.
 
 import datetime
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -67,6 +68,7 @@ def main() -> int:
         started = time.perf_counter()
         fresh = sync.run(direction="pull").succeeded
         _report("pull, limit off, empty database (inserts)", fresh, time.perf_counter() - started)
+    shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
