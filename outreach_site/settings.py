@@ -188,6 +188,10 @@ AIRTABLE_FIELD_SKIP_REASON = env.str("AIRTABLE_FIELD_SKIP_REASON", default="")
 AIRTABLE_TIMEOUT = env.float("AIRTABLE_TIMEOUT", default=30.0)
 # Airtable allows 5 requests/s per base; the pacer keeps every process under this.
 AIRTABLE_REQUESTS_PER_SECOND = env.float("AIRTABLE_REQUESTS_PER_SECOND", default=5.0)
+# Tries after the first, for 429, 5xx and network errors; after a 429 Airtable makes a client wait 30 s.
+AIRTABLE_MAX_RETRIES = env.int("AIRTABLE_MAX_RETRIES", default=5)
+AIRTABLE_RETRY_429_SECONDS = env.float("AIRTABLE_RETRY_429_SECONDS", default=30.0)
+AIRTABLE_RETRY_BACKOFF_SECONDS = env.float("AIRTABLE_RETRY_BACKOFF_SECONDS", default=1.0)
 
 # --- LLM --------------------------------------------------------------------------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
