@@ -46,6 +46,10 @@ lock: $(STAMP)
 	$(UV) pip compile -q requirements.in -o requirements.txt
 	$(UV) pip compile -q requirements-dev.in -o requirements-dev.txt
 
+## Pull 10,000 records and push 1,000 changes through the fake Airtable, rate limit on, then off.
+bench-airtable: $(STAMP)
+	$(PY) -m tests.benchmarks.airtable
+
 ## /health under load, alone and while the cluster runs a CPU-heavy job.
 bench-health: $(STAMP)
 	$(PY) -m tests.benchmarks.health

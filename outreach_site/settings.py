@@ -140,8 +140,10 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=False)
 # /health and /ready are probed over plain HTTP inside the container network.
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
-SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=not DEBUG)
-CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# Served over HTTPS (SECURE_SSL_REDIRECT on): cookies travel over HTTPS only. The
+# embedded set-up is plain HTTP on a laptop, where secure cookies would break login.
+SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", default=SECURE_SSL_REDIRECT)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
@@ -187,6 +189,10 @@ AIRTABLE_FIELD_SKIP_REASON = env.str("AIRTABLE_FIELD_SKIP_REASON", default="")
 AIRTABLE_TIMEOUT = env.float("AIRTABLE_TIMEOUT", default=30.0)
 # Airtable allows 5 requests/s per base; the pacer keeps every process under this.
 AIRTABLE_REQUESTS_PER_SECOND = env.float("AIRTABLE_REQUESTS_PER_SECOND", default=5.0)
+# Tries after the first, for 429, 5xx and network errors; after a 429 Airtable makes a client wait 30 s.
+AIRTABLE_MAX_RETRIES = env.int("AIRTABLE_MAX_RETRIES", default=5)
+AIRTABLE_RETRY_429_SECONDS = env.float("AIRTABLE_RETRY_429_SECONDS", default=30.0)
+AIRTABLE_RETRY_BACKOFF_SECONDS = env.float("AIRTABLE_RETRY_BACKOFF_SECONDS", default=1.0)
 
 # --- LLM --------------------------------------------------------------------------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")

@@ -1,0 +1,142 @@
+"""The field map: each logical lead field -> the team's Airtable field (a name or an id).
+
+The map comes from `AIRTABLE_FIELD_<NAME>`; its defaults in settings.py are the
+only place an Airtable field name is written. `lead_fields()` is the one
+function that reads a raw Airtable record, and `airtable_fields()` the one that
+builds one; no other code indexes raw Airtable dicts.
+"""
+
+import datetime
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from django.conf import settings
+
+# Logical field -> the setting that names it in Airtable.
+SETTINGS = {
+    "email": "AIRTABLE_FIELD_EMAIL",
+    "name": "AIRTABLE_FIELD_NAME",
+    "job_title": "AIRTABLE_FIELD_JOB_TITLE",
+    "company_name": "AIRTABLE_FIELD_COMPANY_NAME",
+    "website": "AIRTABLE_FIELD_WEBSITE",
+    "company_description": "AIRTABLE_FIELD_COMPANY_DESCRIPTION",
+    "email_confidence_level": "AIRTABLE_FIELD_EMAIL_CONFIDENCE_LEVEL",
+    "custom_message": "AIRTABLE_FIELD_CUSTOM_MESSAGE",
+    "engagement_status": "AIRTABLE_FIELD_ENGAGEMENT_STATUS",
+    "date_messaged": "AIRTABLE_FIELD_DATE_MESSAGED",
+    "skip_reason": "AIRTABLE_FIELD_SKIP_REASON",
+}
+# The fields the push writes back; the rest are only read.
+PUSHED = ("engagement_status", "custom_message", "date_messaged", "skip_reason")
+_FIELD_ID = re.compile(r"^fld[A-Za-z0-9]{14}$")
+
+
+class LeadFields(TypedDict, total=False):
+    """A record's values by logical field: text stripped, lists joined, dates parsed."""
+
+    email: str
+    name: str
+    job_title: str
+    company_name: str
+    website: str
+    company_description: str
+    email_confidence_level: str
+    custom_message: str
+    engagement_status: str
+    date_messaged: datetime.date | None
+    skip_reason: str
+
+
+def is_field_id(ref: str) -> bool:
+    return bool(_FIELD_ID.match(ref))
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Logical field -> configured Airtable field (name or `fld…` id); unset fields are left out."""
+
+    refs: Mapping[str, str]
+
+    @classmethod
+    def from_settings(cls) -> "FieldMap":
+        refs = {logical: getattr(settings, name, "").strip() for logical, name in SETTINGS.items()}
+        return cls({logical: ref for logical, ref in refs.items() if ref})
+
+    def resolved(self, id_to_name: Mapping[str, str]) -> "FieldMap":
+        """The map with every field id replaced by the field's current name (unknown ids are kept)."""
+        return FieldMap({logical: id_to_name.get(ref, ref) for logical, ref in self.refs.items()})
+
+    @property
+    def uses_ids_only(self) -> bool:
+        return bool(self.refs) and all(is_field_id(ref) for ref in self.refs.values())
+
+    def missing(self, known: set[str]) -> dict[str, str]:
+        """Logical field -> configured ref, for every ref that is not among `known` names or ids."""
+        return {logical: ref for logical, ref in self.refs.items() if ref not in known}
+
+
+def lead_fields(record_fields: Mapping[str, Any], field_map: FieldMap) -> LeadFields:
+    """The logical values of one record; odd values (lists, numbers, objects) become text, never errors."""
+    values = LeadFields()
+    for logical, ref in field_map.refs.items():
+        raw = record_fields.get(ref)
+        if logical == "date_messaged":
+            values["date_messaged"] = parse_date(raw)
+        elif logical == "email":
+            values["email"] = "".join(as_text(raw).split())  # "jane @acme.com " -> "jane@acme.com"
+        else:
+            values[logical] = as_text(raw)
+    return values
+
+
+def airtable_fields(values: Mapping[str, Any], field_map: FieldMap) -> dict[str, Any]:
+    """The Airtable `fields` dict for logical values; fields without a configured ref are not written."""
+    fields: dict[str, Any] = {}
+    for logical, value in values.items():
+        ref = field_map.refs.get(logical)
+        if not ref:
+            continue
+        if isinstance(value, datetime.date):
+            value = value.isoformat()
+        fields[ref] = value if value not in ("", None) else None  # None clears the cell
+    return fields
+
+
+def as_text(value: Any) -> str:
+    """A cell as one line of text: lookups' lists joined, numbers written out, objects by their label."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, int | float):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(text for text in (as_text(item) for item in value) if text)
+    if isinstance(value, dict):  # collaborator, attachment, button, AI text
+        for key in ("value", "name", "email", "label", "url", "text"):
+            if isinstance(value.get(key), str):
+                return value[key].strip()
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value).strip()
+
+
+def parse_date(value: Any) -> datetime.date | None:
+    """An Airtable date (`2024-03-01`) or date-time (`2024-03-01T10:00:00.000Z`); anything else is None."""
+    if isinstance(value, list) and value:  # a lookup of a date field
+        value = value[0]
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return datetime.date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None

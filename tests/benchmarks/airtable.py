@@ -1,0 +1,83 @@
+"""Benchmark: pull 10,000 records and push 1,000 changes through the fake Airtable.
+
+With the rate limit on (5 requests/s per base), each is printed as records/s and
+as a fraction of the ceiling (reading 5 x 100 = 500 records/s, writing 5 x 10 =
+50 records/s), with the number of 429s received. Then the pull again with the
+limit off: the app's own cost. Run with `make bench-airtable`.
+"""
+
+import datetime
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RECORDS = 10_000
+CHANGES = 1_000
+
+
+def main() -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-airtable-"))
+    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outreach_site.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from leads.models import Lead
+    from pipeline import sync
+    from tests.fakes.airtable import FakeAirtable, record_fields
+
+    call_command("migrate", verbosity=0)
+    # Airtable makes a client that went over wait 30 s; a shorter penalty (and wait) keeps the run bounded.
+    penalty = 1.0
+    with FakeAirtable(table=(record_fields(n) for n in range(1, RECORDS + 1)), penalty_seconds=penalty) as fake:
+        settings.AIRTABLE_ENDPOINT_URL = fake.url
+        settings.AIRTABLE_API_KEY, settings.AIRTABLE_BASE_ID = fake.token, fake.base_id
+        settings.AIRTABLE_TABLE_NAME = fake.table_name
+        settings.AIRTABLE_RETRY_429_SECONDS = penalty
+        settings.AIRTABLE_REQUESTS_PER_SECOND = 5.0
+        settings.REDIS_URL = ""
+        settings.VAR_DIR = workdir
+
+        started = time.perf_counter()
+        pulled = sync.run(direction="pull").succeeded
+        _report("pull, limit on", pulled, time.perf_counter() - started, ceiling=500, fake=fake)
+
+        ids = list(Lead.objects.order_by("id").values_list("pk", flat=True)[:CHANGES])
+        Lead.objects.filter(pk__in=ids).update(
+            pending_push=True, engagement_status="Contacted", date_messaged=datetime.date(2025, 1, 2)
+        )
+        before = fake.count_429
+        started = time.perf_counter()
+        pushed = sync.run(direction="push").succeeded
+        _report("push, limit on", pushed, time.perf_counter() - started, ceiling=50, fake=fake, before=before)
+        assert Lead.objects.filter(pending_push=True).count() == 0
+
+        fake.rate_limit = None
+        settings.AIRTABLE_REQUESTS_PER_SECOND = 0
+        started = time.perf_counter()
+        again = sync.run(direction="pull").succeeded
+        _report("pull again, limit off (updates)", again, time.perf_counter() - started)
+        Lead.objects.all().delete()
+        started = time.perf_counter()
+        fresh = sync.run(direction="pull").succeeded
+        _report("pull, limit off, empty database (inserts)", fresh, time.perf_counter() - started)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _report(label: str, count: int, seconds: float, *, ceiling: int = 0, fake=None, before: int = 0) -> None:
+    line = f"{label}: {count} records in {seconds:.2f} s = {count / seconds:.1f} records/s"
+    if ceiling:
+        line += f", {count / seconds / ceiling:.1%} of the {ceiling} records/s ceiling, 429s: {fake.count_429 - before}"
+    sys.stdout.write(line + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
