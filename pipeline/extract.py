@@ -65,8 +65,8 @@ def company_name(title: str) -> str:
 
 
 def clean(text: str, *, limit: int) -> str:
-    """Whitespace collapsed, control characters removed, cut at a word boundary within `limit`."""
-    text = " ".join("".join(char if char.isprintable() else " " for char in text).split())
+    """Whitespace collapsed, control and replacement characters removed, cut at a word boundary within `limit`."""
+    text = " ".join("".join(char if char.isprintable() and char != "\ufffd" else " " for char in text).split())
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]

@@ -77,8 +77,8 @@ def normalise_url(website: str) -> str:
         raise ScrapeError(f"{website[:100]!r} is not a web address", cause="bad url", permanent=True) from exc
     if url.scheme not in {"http", "https"}:
         raise ScrapeError(f"only http and https sites are fetched, not {url.scheme[:20]}:", cause="scheme")
-    if not url.host:
-        raise ScrapeError(f"{website[:100]!r} has no host name", cause="bad url", permanent=True)
+    if not url.host or not all(char.isalnum() or char in "-._:" for char in url.raw_host.decode("ascii")):
+        raise ScrapeError(f"{website[:100]!r} has no valid host name", cause="bad url", permanent=True)
     return str(url.copy_with(fragment=None, path=url.path or "/"))
 
 
@@ -115,9 +115,11 @@ def blocked_reason(address: IPAddress, *, allow_loopback: bool = False) -> str:
         return "link-local"
     if address.is_multicast:
         return "multicast"
+    if address.is_reserved:
+        return "reserved"
     if address.is_private:
         return "private"
-    if address.is_reserved or not address.is_global:
+    if not address.is_global:
         return "reserved"
     return ""
 
