@@ -159,15 +159,23 @@ def test_the_charset_in_a_meta_http_equiv_is_used():
     assert extract.page_text(html.encode("koi8-r"), "text/html").title == "Привет, мир"
 
 
-def test_an_undeclared_latin_1_page_is_detected():
-    page = extract.page_text(LATIN.encode("latin-1"), "text/html")
-    assert page.title == "Café Müller"
+@pytest.mark.parametrize("title", ["Café Müller", "Crème brûlée, naïve façade, déjà vu"])
+def test_an_undeclared_latin_1_page_is_detected(title):
+    page = extract.page_text(LATIN.replace("Café Müller", title).encode("latin-1"), "text/html")
+    assert page.title == title
 
 
-def test_an_undeclared_cyrillic_page_is_detected():
-    html = "<title>Компания</title><p>Мы производим мебель для дома и офиса в Москве с 1995 года.</p>"
-    page = extract.page_text(html.encode("cp1251"), "text/html")
-    assert page.description == "Мы производим мебель для дома и офиса в Москве с 1995 года."
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Мы производим мебель для дома и офиса в Москве с 1995 года.", "cp1251"),
+        ("Zażółć gęślą jaźń: firma produkuje meble w Łodzi od wielu lat.", "cp1250"),
+        ("Η εταιρεία μας κατασκευάζει έπιπλα στην Αθήνα εδώ και χρόνια.", "cp1253"),
+    ],
+)
+def test_an_undeclared_non_western_page_is_detected(text, encoding):
+    page = extract.page_text(f"<p>{text}</p>".encode(encoding), "text/html")
+    assert page.description == text
 
 
 def test_shift_jis_declared_in_meta_is_decoded():
