@@ -222,9 +222,7 @@ def test_the_dry_run_command_on_the_demo_leads_prints_each_decision(db, capsys):
     assert "lead=1  decision=left alone  reason=dns  why=analytical-engines.example does not resolve" in lines[0]
     assert "lead=13  decision=left alone  reason=no website" in lines
     assert len(lines) == Lead.objects.count() + 1
-    assert lines[-1] == (
-        "[dry run] scrape: processed 19, succeeded 0, skipped 0 (none), deferred 0, failed 19"
-    )
+    assert lines[-1] == ("[dry run] scrape: processed 19, succeeded 0, skipped 0 (none), deferred 0, failed 19")
 
 
 def test_the_command_prints_one_json_summary(web, db, capsys):
