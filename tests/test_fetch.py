@@ -1,12 +1,13 @@
 """The fetcher refuses every unsafe address with its reason, and fetches the rest over real HTTP."""
 
 import ipaddress
+import shutil
 
 import pytest
 
 from pipeline import fetcher
 from pipeline.fetcher import Fetcher, ScrapeError
-from tests.fakes.websites import FakeWebsites, Page, html_page, redirect
+from tests.fakes.websites import FakeWebsites, Page, html_page, redirect, self_signed
 from tests.processes import free_port
 
 PAGE = "<html><head><title>Acme</title></head><body><p>Acme makes widgets.</p></body></html>"
@@ -313,3 +314,29 @@ def test_the_user_agent_comes_from_site_url(settings):
     settings.SITE_URL = "https://outreach.acme.test"
     with Fetcher.from_settings() as client:
         assert client.user_agent == "OutreachPipeline/1.0 (+https://outreach.acme.test)"
+
+
+@pytest.fixture
+def certificates(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    return lambda host: self_signed(tmp_path, host)
+
+
+def test_https_goes_to_the_checked_address_with_the_host_name_for_sni_and_the_certificate(web, certificates):
+    """The certificate names only `shop.test`: it verifies only if TLS is spoken for that name, not the address."""
+    server_tls, trusted = certificates("shop.test")
+    site = web.site({"/": html_page(PAGE)}, tls=server_tls)
+    with make_fetcher(resolve=lambda host, port: ["127.0.0.1"], verify=trusted) as client:
+        page = client.fetch_html(f"https://shop.test:{site.port}/")
+    assert b"Acme makes widgets" in page.body
+    assert site.server_names == ["shop.test", "shop.test"]
+    assert site.requests[-1].headers["host"] == f"shop.test:{site.port}"
+
+
+def test_a_certificate_for_another_name_fails_as_tls(web, certificates):
+    server_tls, trusted = certificates("other.test")
+    site = web.site({"/": html_page(PAGE)}, tls=server_tls)
+    error = refusal(f"https://shop.test:{site.port}/", resolve=lambda host, port: ["127.0.0.1"], verify=trusted)
+    assert (error.cause, str(error)) == ("tls", "TLS with shop.test failed")
+    assert site.requests == []

@@ -8,6 +8,8 @@ a page can be slow, drip its body, omit its length or redirect anywhere.
 """
 
 import asyncio
+import ssl
+import subprocess
 import threading
 from dataclasses import dataclass, field
 
@@ -54,6 +56,7 @@ class Site:
         self.requests: list[Request] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.server_names: list[str | None] = []  # the TLS server name (SNI) of each https connection
 
     @property
     def paths(self) -> list[str]:
@@ -80,20 +83,22 @@ class FakeWebsites:
         self._thread.join(timeout=10)
         self._loop.close()
 
-    def site(self, pages: dict[str, Page] | None = None) -> Site:
-        """A new site on a free port of 127.0.0.1, answering `pages` (others are 404)."""
+    def site(self, pages: dict[str, Page] | None = None, *, tls: ssl.SSLContext | None = None) -> Site:
+        """A new site on a free port of 127.0.0.1, answering `pages` (others are 404); https with `tls`."""
         site = Site(dict(pages or {}))
-        future = asyncio.run_coroutine_threadsafe(self._listen(site), self._loop)
+        if tls is not None:
+            tls.sni_callback = lambda connection, name, context: site.server_names.append(name)
+        future = asyncio.run_coroutine_threadsafe(self._listen(site, tls), self._loop)
         future.result(timeout=10)
         return site
 
-    async def _listen(self, site: Site) -> None:
+    async def _listen(self, site: Site, tls: ssl.SSLContext | None) -> None:
         server = await asyncio.start_server(
-            lambda reader, writer: self._track(self._serve(site, reader, writer)), "127.0.0.1", 0, backlog=512
+            lambda reader, writer: self._track(self._serve(site, reader, writer)), "127.0.0.1", 0, backlog=512, ssl=tls
         )
         self._servers.append(server)
         site.port = server.sockets[0].getsockname()[1]
-        site.url = f"http://127.0.0.1:{site.port}"
+        site.url = f"{'https' if tls else 'http'}://127.0.0.1:{site.port}"
 
     def _track(self, coroutine) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -128,7 +133,7 @@ class FakeWebsites:
             await writer.drain()
             await self._write_body(writer, page)
             self.completed.append((site.port, path))
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, IndexError):
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, IndexError):
             pass
         finally:
             if counted:
@@ -163,3 +168,18 @@ def _head(page: Page) -> bytes:
     lines.extend(f"{name}: {value}" for name, value in page.headers.items())
     lines.append("Connection: close")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def self_signed(directory, host: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A certificate for `host` made with the openssl command: (server context, client context trusting it)."""
+    key, cert = directory / f"{host}.key", directory / f"{host}.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        + ["-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", f"/CN={host}"]
+        + ["-addext", f"subjectAltName=DNS:{host}"],
+        check=True,
+        capture_output=True,
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert, key)
+    return server, ssl.create_default_context(cafile=str(cert))
