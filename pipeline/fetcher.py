@@ -30,6 +30,7 @@ from pipeline.errors import ServiceError
 MAX_REDIRECTS = 5
 # RFC 9309 asks crawlers to read at least 500 KiB of robots.txt; the rest is ignored.
 ROBOTS_MAX_BYTES = 512 * 1024
+ROBOTS_UNAVAILABLE = frozenset({"too many redirects", "scheme", "bad url"})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -169,6 +170,7 @@ class Fetcher:
 
     @classmethod
     def from_settings(cls, **overrides) -> "Fetcher":
+        """A fetcher configured by the SCRAPER_* settings and SITE_URL, read now (not at import)."""
         options = {
             "timeout": settings.SCRAPER_TIMEOUT,
             "max_bytes": settings.SCRAPER_MAX_BYTES,
@@ -298,8 +300,10 @@ class Fetcher:
                 try:
                     self._robots[key] = self._fetch_robots(key)
                 except ScrapeError as exc:
-                    # The host is unusable (no DNS, blocked, silent): its other pages fail the same way.
-                    self._robots[key] = exc
+                    # A robots.txt that redirects nowhere useful is unavailable, which allows
+                    # everything (RFC 9309); any other failure means the host itself is unusable
+                    # (no DNS, blocked, silent), and its pages fail the same way without a try.
+                    self._robots[key] = _allow_all() if exc.cause in ROBOTS_UNAVAILABLE else exc
         rules = self._robots[key]
         if isinstance(rules, ScrapeError):
             raise ScrapeError(str(rules), cause=rules.cause, permanent=rules.permanent)
@@ -312,11 +316,18 @@ class Fetcher:
         if 200 <= fetched.status < 300:
             rules.parse(fetched.body.decode("utf-8", errors="replace").splitlines())
         elif 400 <= fetched.status < 500:
-            rules.allow_all = True
+            return _allow_all()
         else:
             rules.disallow_all = True
         rules.modified()  # can_fetch refuses everything until the rules are marked as read
         return rules
+
+
+def _allow_all() -> urllib.robotparser.RobotFileParser:
+    rules = urllib.robotparser.RobotFileParser()
+    rules.allow_all = True
+    rules.modified()
+    return rules
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -327,8 +338,11 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
-def _is_tls_error(exc: BaseException) -> bool:
-    while exc is not None:
+def _is_tls_error(exc: BaseException | None) -> bool:
+    """Whether httpx's ConnectError came from TLS (a bad certificate) rather than from TCP."""
+    for _depth in range(10):  # the chain is httpx -> httpcore -> ssl; bounded in case of a cycle
+        if exc is None:
+            return False
         if isinstance(exc, ssl.SSLError):
             return True
         exc = exc.__cause__ or exc.__context__

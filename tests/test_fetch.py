@@ -340,3 +340,17 @@ def test_a_certificate_for_another_name_fails_as_tls(web, certificates):
     error = refusal(f"https://shop.test:{site.port}/", resolve=lambda host, port: ["127.0.0.1"], verify=trusted)
     assert (error.cause, str(error)) == ("tls", "TLS with shop.test failed")
     assert site.requests == []
+
+
+def test_a_robots_txt_that_redirects_in_a_loop_counts_as_missing(web):
+    site = web.site({"/robots.txt": redirect("/robots.txt"), "/": html_page(PAGE)})
+    with make_fetcher() as client:
+        assert b"Acme" in client.fetch_html(site.url).body
+    assert site.paths == ["/robots.txt"] * 6 + ["/"]
+
+
+def test_a_missing_robots_txt_allows_everything(web):
+    site = web.site({"/": html_page(PAGE)})
+    with make_fetcher() as client:
+        assert b"Acme" in client.fetch_html(site.url).body
+    assert site.paths == ["/robots.txt", "/"]
