@@ -211,7 +211,7 @@ SCRAPER_PER_HOST = env.int("SCRAPER_PER_HOST", default=2)
 SCRAPER_TIMEOUT = env.float("SCRAPER_TIMEOUT", default=10.0)
 SCRAPER_MAX_BYTES = env.int("SCRAPER_MAX_BYTES", default=2_000_000)
 SCRAPER_RETRY_HOURS = env.int("SCRAPER_RETRY_HOURS", default=24)
-# For tests only: lets the scraper fetch loopback and private addresses.
+# For tests only: lets the scraper fetch loopback addresses (private and metadata ones stay refused).
 SCRAPER_ALLOW_PRIVATE = _bool("SCRAPER_ALLOW_PRIVATE", default=False)
 
 # --- Outreach ----------------------------------------------------------------------

@@ -1,0 +1,349 @@
+"""Client: fetches the leads' websites safely. The only module that speaks HTTP to them.
+
+The addresses come from a spreadsheet anyone on the team can edit, so every hop
+is checked before a byte is sent: the scheme must be http(s), the host name is
+resolved here (never by httpx), every address it resolves to must be public,
+and the connection goes to the address that was checked, with the Host header
+and the TLS server name set to the host name. A second lookup, which a
+hostile DNS server could answer with 127.0.0.1, never happens. Redirects are
+followed here, one checked hop at a time, and robots.txt is obeyed.
+
+Every failure is a `ScrapeError` whose `cause` is the short detail the scraper
+writes to the SkipLog: `dns`, `timeout`, `http 404`, `blocked address`, …
+"""
+
+import ipaddress
+import socket
+import ssl
+import threading
+import time
+import urllib.robotparser
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import httpx
+from django.conf import settings
+
+from pipeline.errors import ServiceError
+
+MAX_REDIRECTS = 5
+# RFC 9309 asks crawlers to read at least 500 KiB of robots.txt; the rest is ignored.
+ROBOTS_MAX_BYTES = 512 * 1024
+ROBOTS_UNAVAILABLE = frozenset({"too many redirects", "scheme", "bad url"})
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+# Instance metadata services hand out cloud credentials. Most sit in ranges that
+# are refused anyway; Azure's wire server (168.63.129.16) is a public address.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(address)
+    for address in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "168.63.129.16")
+)
+# IPv6 forms that carry an IPv4 address: NAT64 (RFC 6052) is checked by its embedded address.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+
+
+class ScrapeError(ServiceError):
+    """A website could not be fetched; `cause` is the SkipLog detail (`dns`, `timeout`, `http 404`, …)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    url: str  # after redirects
+    status: int
+    content_type: str  # the whole header, charset included
+    body: bytes
+
+
+def normalise_url(website: str) -> str:
+    """`acme.com` -> `https://acme.com/`; raises ScrapeError (`bad url`, `scheme`).
+
+    A value without a scheme is taken to be an https site: a spreadsheet holds
+    `acme.com`, and no site is downgraded to plain http on a guess.
+    """
+    text = website.strip()
+    if not text:
+        raise ScrapeError("the website is empty", cause="bad url", permanent=True)
+    if text.startswith("//"):
+        text = f"https:{text}"
+    elif "://" not in text and not _has_scheme_prefix(text):
+        text = f"https://{text}"
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ScrapeError(f"{website[:100]!r} is not a web address", cause="bad url", permanent=True) from exc
+    if url.scheme not in {"http", "https"}:
+        raise ScrapeError(f"only http and https sites are fetched, not {url.scheme[:20]}:", cause="scheme")
+    if not url.host or not all(char.isalnum() or char in "-._:" for char in url.raw_host.decode("ascii")):
+        raise ScrapeError(f"{website[:100]!r} has no valid host name", cause="bad url", permanent=True)
+    return str(url.copy_with(fragment=None, path=url.path or "/"))
+
+
+def _has_scheme_prefix(text: str) -> bool:
+    """`mailto:x`, `javascript:…` have a scheme; `acme.com:8080/x` is a host and a port."""
+    head, colon, rest = text.partition(":")
+    if not colon or not head or not head[0].isalpha():
+        return False
+    if not all(char.isalnum() or char in "+.-" for char in head):
+        return False
+    return not rest[:1].isdigit()
+
+
+def host_key(url: str) -> str:
+    """The host a URL belongs to, for per-host limits: its lower-case `host:port`."""
+    return httpx.URL(url).netloc.decode("ascii")
+
+
+def blocked_reason(address: IPAddress, *, allow_loopback: bool = False) -> str:
+    """Why `address` must not be fetched ('' when it is a public address)."""
+    if address in METADATA_ADDRESSES:
+        return "cloud metadata"
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if embedded is None and address in NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return blocked_reason(embedded, allow_loopback=allow_loopback)
+    if address.is_loopback:
+        return "" if allow_loopback else "loopback"
+    if address.is_unspecified:
+        return "unspecified"
+    if address.is_link_local:
+        return "link-local"
+    if address.is_multicast:
+        return "multicast"
+    if address.is_reserved:
+        return "reserved"
+    if address.is_private:
+        return "private"
+    if not address.is_global:
+        return "reserved"
+    return ""
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses the system resolver gives for `host` (IPv4 and IPv6)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+class Fetcher:
+    """One run's fetching: a shared httpx client and a robots.txt cache per host; thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        max_bytes: int,
+        user_agent: str,
+        allow_loopback: bool = False,
+        resolve: Resolver = system_resolver,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.user_agent = user_agent
+        self.allow_loopback = allow_loopback
+        self._resolve = resolve
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            # The scraper connects only to addresses it checked itself, never through a proxy.
+            trust_env=False,
+            verify=verify,
+            # No connection is reused: the pool is keyed by address, and two sites on one
+            # address must not share a TLS session made for the other's name.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+            headers={
+                "User-Agent": user_agent,
+                "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+                "Accept-Encoding": "identity",
+            },
+        )
+        self._lock = threading.Lock()
+        self._robots: dict[str, urllib.robotparser.RobotFileParser | ScrapeError] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+
+    @classmethod
+    def from_settings(cls, **overrides) -> "Fetcher":
+        """A fetcher configured by the SCRAPER_* settings and SITE_URL, read now (not at import)."""
+        options = {
+            "timeout": settings.SCRAPER_TIMEOUT,
+            "max_bytes": settings.SCRAPER_MAX_BYTES,
+            "user_agent": f"OutreachPipeline/1.0 (+{settings.SITE_URL})",
+            "allow_loopback": settings.SCRAPER_ALLOW_PRIVATE,
+        }
+        options.update(overrides)
+        return cls(**options)
+
+    def __enter__(self) -> "Fetcher":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def fetch_html(self, url: str) -> Fetched:
+        """The HTML page at `url`, if robots.txt allows it; raises ScrapeError."""
+        fetched = self._follow(url, html_only=True, check_robots=True, max_bytes=self.max_bytes)
+        if not 200 <= fetched.status < 300:
+            raise ScrapeError(f"{host_key(fetched.url)} answered HTTP {fetched.status}", cause=f"http {fetched.status}")
+        return fetched
+
+    def _follow(self, url: str, *, html_only: bool, check_robots: bool, max_bytes: int) -> Fetched:
+        """Fetch `url`, following at most MAX_REDIRECTS redirects, each hop checked like the first."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            if check_robots and not self._robots_allow(url):
+                raise ScrapeError(f"robots.txt of {host_key(url)} disallows {url[:200]}", cause="robots")
+            fetched, location = self._get(url, html_only=html_only, max_bytes=max_bytes)
+            if location is None:
+                return fetched
+            url = normalise_url(urljoin(url, location))
+        raise ScrapeError(f"{host_key(url)} redirected more than {MAX_REDIRECTS} times", cause="too many redirects")
+
+    def _get(self, url: str, *, html_only: bool, max_bytes: int) -> tuple[Fetched, str | None]:
+        """One request to a checked address: the response, or the redirect's Location."""
+        target = httpx.URL(normalise_url(url))
+        host = target.raw_host.decode("ascii")
+        port = target.port or (443 if target.scheme == "https" else 80)
+        addresses = self._checked_addresses(host, port)
+        extensions = {} if _is_ip_literal(host) or target.scheme != "https" else {"sni_hostname": host}
+        headers = {"Host": target.netloc.decode("ascii")}
+        deadline = time.monotonic() + self.timeout
+        for index, address in enumerate(addresses):
+            request = self._client.build_request(
+                "GET", target.copy_with(host=str(address)), headers=headers, extensions=extensions
+            )
+            try:
+                return self._send(request, url=str(target), html_only=html_only, max_bytes=max_bytes, deadline=deadline)
+            except httpx.ConnectError as exc:
+                if _is_tls_error(exc):
+                    raise ScrapeError(f"TLS with {host} failed", cause="tls") from exc
+                if index == len(addresses) - 1:
+                    raise ScrapeError(f"{host} refused the connection", cause="connect") from exc
+            except httpx.TimeoutException as exc:
+                raise ScrapeError(f"{host} gave no answer within {self.timeout:g}s", cause="timeout") from exc
+            except httpx.HTTPError as exc:
+                raise ScrapeError(f"{host} broke the connection ({type(exc).__name__})", cause="bad response") from exc
+        raise AssertionError("unreachable: _checked_addresses returns at least one address")
+
+    def _send(
+        self, request: httpx.Request, *, url: str, html_only: bool, max_bytes: int, deadline: float
+    ) -> tuple[Fetched, str | None]:
+        response = self._client.send(request, stream=True)
+        try:
+            content_type = response.headers.get("content-type", "")
+            if response.status_code in REDIRECT_STATUSES and response.headers.get("location"):
+                return Fetched(url, response.status_code, content_type, b""), response.headers["location"]
+            if not 200 <= response.status_code < 300:
+                return Fetched(url, response.status_code, content_type, b""), None
+            if html_only and content_type.split(";")[0].strip().lower() not in HTML_TYPES:
+                shown = content_type.split(";")[0].strip()[:60] or "no content type"
+                raise ScrapeError(f"{host_key(url)} sent {shown}, not HTML", cause="not html")
+            body = self._read(response, url=url, max_bytes=max_bytes, deadline=deadline, truncate=not html_only)
+            return Fetched(url, response.status_code, content_type, body), None
+        finally:
+            response.close()
+
+    def _read(self, response: httpx.Response, *, url: str, max_bytes: int, deadline: float, truncate: bool) -> bytes:
+        """The body, stopped at `max_bytes`; `deadline` stops a server that drips bytes forever."""
+        too_large = ScrapeError(f"{host_key(url)} sent more than {max_bytes} bytes", cause="too large")
+        declared = response.headers.get("content-length", "")
+        if not truncate and declared.isdigit() and int(declared) > max_bytes:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                if truncate:
+                    break
+                raise too_large
+            if time.monotonic() > deadline:
+                raise ScrapeError(f"{host_key(url)} took more than {self.timeout:g}s to send the page", cause="timeout")
+        return b"".join(chunks)[:max_bytes]
+
+    def _checked_addresses(self, host: str, port: int) -> list[IPAddress]:
+        """Every address `host` resolves to, all of them allowed; raises ScrapeError otherwise."""
+        if _is_ip_literal(host):
+            addresses = [ipaddress.ip_address(host.strip("[]"))]
+        else:
+            try:
+                addresses = [ipaddress.ip_address(a.split("%")[0]) for a in self._resolve(host, port)]
+            except (OSError, UnicodeError) as exc:
+                raise ScrapeError(f"{host} does not resolve", cause="dns") from exc
+            if not addresses:
+                raise ScrapeError(f"{host} does not resolve", cause="dns")
+        for address in addresses:
+            # One bad address refuses the host: a resolver that mixes a public and a
+            # private answer is exactly what an attacker would set up.
+            reason = blocked_reason(address, allow_loopback=self.allow_loopback)
+            if reason:
+                raise ScrapeError(f"{host} resolves to a {reason} address ({address})", cause="blocked address")
+        return addresses
+
+    def _robots_allow(self, url: str) -> bool:
+        """Whether robots.txt lets us fetch `url`; fetched once per host per run, through this fetcher."""
+        target = httpx.URL(url)
+        key = f"{target.scheme}://{target.netloc.decode('ascii')}"
+        with self._lock:
+            lock = self._robots_locks.setdefault(key, threading.Lock())
+        with lock:  # one fetch of robots.txt per host, however many leads share it
+            if key not in self._robots:
+                try:
+                    self._robots[key] = self._fetch_robots(key)
+                except ScrapeError as exc:
+                    # A robots.txt that redirects nowhere useful is unavailable, which allows
+                    # everything (RFC 9309); any other failure means the host itself is unusable
+                    # (no DNS, blocked, silent), and its pages fail the same way without a try.
+                    self._robots[key] = _allow_all() if exc.cause in ROBOTS_UNAVAILABLE else exc
+        rules = self._robots[key]
+        if isinstance(rules, ScrapeError):
+            raise ScrapeError(str(rules), cause=rules.cause, permanent=rules.permanent)
+        return rules.can_fetch(self.user_agent, url)
+
+    def _fetch_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
+        rules = urllib.robotparser.RobotFileParser(f"{origin}/robots.txt")
+        fetched = self._follow(f"{origin}/robots.txt", html_only=False, check_robots=False, max_bytes=ROBOTS_MAX_BYTES)
+        # RFC 9309: no robots.txt (4xx) allows everything; a server error (5xx) allows nothing.
+        if 200 <= fetched.status < 300:
+            rules.parse(fetched.body.decode("utf-8", errors="replace").splitlines())
+        elif 400 <= fetched.status < 500:
+            return _allow_all()
+        else:
+            rules.disallow_all = True
+        rules.modified()  # can_fetch refuses everything until the rules are marked as read
+        return rules
+
+
+def _allow_all() -> urllib.robotparser.RobotFileParser:
+    rules = urllib.robotparser.RobotFileParser()
+    rules.allow_all = True
+    rules.modified()
+    return rules
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_tls_error(exc: BaseException | None) -> bool:
+    """Whether httpx's ConnectError came from TLS (a bad certificate) rather than from TCP."""
+    for _depth in range(10):  # the chain is httpx -> httpcore -> ssl; bounded in case of a cycle
+        if exc is None:
+            return False
+        if isinstance(exc, ssl.SSLError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
