@@ -265,5 +265,6 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},  # the OpenAI SDK's HTTP client: one line per request otherwise
     },
 }
