@@ -129,7 +129,8 @@ def _wait_for_port(port: int, timeout: float = 10.0) -> None:
 def http_proxy(log: Path) -> Iterator[str]:
     """pproxy, a real HTTP proxy, on a free loopback port; its verbose log lists each connection it relays."""
     port = free_port()
-    with running([str(VENV_BIN / "pproxy"), "-l", f"http://127.0.0.1:{port}", "-v"], env={"PYTHONUNBUFFERED": "1"}, log=log):
+    args = [str(VENV_BIN / "pproxy"), "-l", f"http://127.0.0.1:{port}", "-v"]
+    with running(args, env={"PYTHONUNBUFFERED": "1"}, log=log):
         _wait_for_port(port)
         yield f"http://127.0.0.1:{port}"
 
