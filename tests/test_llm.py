@@ -2,8 +2,6 @@
 
 import contextlib
 import logging
-import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +9,7 @@ import pytest
 
 from pipeline import llm
 from tests.fakes.openai import serving
-from tests.processes import VENV_BIN, free_port, running
+from tests.processes import VENV_BIN, free_port, running, wait_for_port
 
 MESSAGES = [{"role": "user", "content": "Write to <lead>{}</lead>"}]
 
@@ -116,22 +114,13 @@ def test_a_closed_port_is_unreachable_naming_the_host(settings):
 # --- through a real proxy -------------------------------------------------------------
 
 
-def _wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
-
-
 @contextlib.contextmanager
 def http_proxy(log: Path) -> Iterator[str]:
     """pproxy, a real HTTP proxy, on a free loopback port; its verbose log lists each connection it relays."""
     port = free_port()
     args = [str(VENV_BIN / "pproxy"), "-l", f"http://127.0.0.1:{port}", "-v"]
     with running(args, env={"PYTHONUNBUFFERED": "1"}, log=log):
-        _wait_for_port(port)
+        wait_for_port(port)
         yield f"http://127.0.0.1:{port}"
 
 

@@ -79,7 +79,7 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAI:
     """The server; use as a context manager. `url` is the base URL for the SDK."""
 
-    def __init__(self, *, latency: float = 0.0, api_key: str = API_KEY) -> None:
+    def __init__(self, *, latency: float = 0.0, api_key: str = API_KEY, port: int = 0) -> None:
         self.api_key = api_key
         self.requests: list[Recorded] = []
         self.peak_in_flight = 0  # most requests being answered at one time
@@ -87,7 +87,7 @@ class FakeOpenAI:
         self._state = _State(latency=latency)
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # --- switches ---------------------------------------------------------------
@@ -161,6 +161,9 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+            # Headers and body go out in two writes; without this, Nagle's algorithm and the
+            # client's delayed ACK add about 40 ms to every answer.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -277,3 +280,16 @@ def serving(settings, **options: object) -> Iterator[FakeOpenAI]:
             yield server
         finally:
             llm.reset()
+
+
+def main() -> None:
+    """`python -m tests.fakes.openai PORT LATENCY`: serve in a process of its own until killed (benchmarks)."""
+    import sys
+
+    port, latency = int(sys.argv[1]), float(sys.argv[2])
+    with FakeOpenAI(latency=latency, port=port) as server:
+        server._thread.join()
+
+
+if __name__ == "__main__":
+    main()
