@@ -176,12 +176,6 @@ def is_configured() -> bool:
     return bool(settings.OPENAI_API_KEY.strip())
 
 
-def describe() -> dict[str, object]:
-    """Model, server host and whether a proxy is used, for log lines; never the key."""
-    config = _Config.from_settings()
-    return {"model": config.model, "host": config.host, "proxy": bool(config.proxy)}
-
-
 def rate_limit_pauses() -> int:
     """How many shared pauses 429s have caused in this process's client so far."""
     return _current.gate.pauses if _current is not None else 0

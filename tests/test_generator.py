@@ -57,6 +57,7 @@ def test_no_key_gives_every_lead_the_fallback_with_one_log_line(server, settings
     ("fault", "cause"),
     [
         ("500", "server_error"),
+        ("429", "rate_limited"),
         ("401", "auth"),
         ("hang", "timeout"),
         ("not_json", "bad_answer"),
@@ -67,7 +68,7 @@ def test_no_key_gives_every_lead_the_fallback_with_one_log_line(server, settings
 )
 def test_each_fault_gives_the_fallback_and_one_log_line_per_cause(server, settings, caplog, fault, cause):
     settings.OPENAI_TIMEOUT = 0.5
-    server.fail_always(fault)
+    server.fail_always(fault, retry_after=0.05)
     make_leads(12, company_description="We make tea.")
     summary = generator.run()
     assert summary.succeeded == 12
@@ -143,7 +144,7 @@ def test_the_pool_is_bounded_by_openai_concurrency(server, settings):
     assert server.peak_in_flight == 3
 
 
-def test_a_persons_message_is_kept_as_manual_when_it_passes_the_checks(server):
+def test_a_persons_message_is_kept_as_manual_when_it_passes_the_checks(server, caplog):
     with_subject = make_lead(custom_message="Subject: Tea?\n\nHi Ada,\n\nFancy a cup?\n\nSam")
     without_subject = make_lead(company_name="Engines", custom_message="Hi Bob,\n\nShort note.\n\nSam")
     broken = make_lead(custom_message="Hi [First Name],\n\nHello from {company}.")
@@ -158,6 +159,8 @@ def test_a_persons_message_is_kept_as_manual_when_it_passes_the_checks(server):
     )
     assert broken.message_source == MessageSource.AI
     assert len(server.completions) == 1  # only the broken one was generated
+    [line] = [r for r in caplog.records if r.getMessage() == "custom message failed the checks; generated instead"]
+    assert (line.count, line.reason) == (1, "unfilled placeholder '[First Name]'")
 
 
 def test_leads_with_a_message_or_already_contacted_are_left_alone(server):

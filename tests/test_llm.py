@@ -2,6 +2,8 @@
 
 import contextlib
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 from pipeline import llm
 from tests.fakes.openai import serving
-from tests.processes import VENV_BIN, free_port, running, wait_for_port
+from tests.processes import PROJECT_DIR, VENV_BIN, django_env, free_port, running, wait_for_port
 
 MESSAGES = [{"role": "user", "content": "Write to <lead>{}</lead>"}]
 
@@ -156,3 +158,32 @@ def test_a_proxy_on_a_closed_port_is_reported_as_proxy_refused(server, settings)
     assert caught.value.cause == "proxy"
     assert str(caught.value) == f"proxy 127.0.0.1:{port} refused the connection; check OPENAI_PROXY"
     assert server.completions == []
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"OPENAI_PROXY": "http://llm-proxy:1", "HTTPS_PROXY": "http://other:2"}, "http://llm-proxy:1"),
+        ({"HTTPS_PROXY": "http://https-proxy:2", "HTTP_PROXY": "http://http-proxy:3"}, "http://https-proxy:2"),
+        ({"http_proxy": "http://lower:4"}, "http://lower:4"),
+        ({}, ""),
+    ],
+)
+def test_openai_proxy_falls_back_to_the_usual_proxy_variables(env, expected):
+    names = ("OPENAI_PROXY", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+    child_env = {k: v for k, v in django_env().items() if k not in names} | env
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(repr(settings.OPENAI_PROXY))",
+        ],
+        cwd=PROJECT_DIR,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip().splitlines()[-1] == repr(expected)
