@@ -10,7 +10,7 @@ from django.core.management import call_command
 from leads.models import Lead, MessageSource, OutboundEmail
 from pipeline import generator, prompts
 from tests.builders import make_lead, make_leads
-from tests.fakes.openai import serving
+from tests.fakes.openai import default_answer, serving
 
 pytestmark = pytest.mark.django_db
 
@@ -242,3 +242,24 @@ def test_the_command_prints_json_and_the_dry_run_lists_each_lead(server, capsys)
     assert "[dry run] generate: processed 1, succeeded 1" in out
     call_command("generate", "--json")
     assert json.loads(capsys.readouterr().out)["succeeded"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lead_contacted_while_its_message_was_written_keeps_what_it_was_sent(server):
+    """The engager (here: the fake, while it answers) sends to the lead; the generator then writes nothing to it."""
+    from django.db import connection
+
+    lead, other = make_leads(2)
+
+    def engager_sends_meanwhile(body: dict) -> str:
+        if lead.name in json.dumps(body):
+            OutboundEmail.objects.create(lead_id=lead.pk, recipient=lead.email, subject="s", body="b")
+        connection.close()  # this runs in the fake's thread, which must not keep a connection open
+        return default_answer(body)
+
+    server.answer_with(engager_sends_meanwhile)
+    summary = generator.run()
+    assert (summary.succeeded, dict(summary.skipped)) == (1, {"already_contacted": 1})
+    lead.refresh_from_db()
+    other.refresh_from_db()
+    assert (lead.message_body, other.message_source) == ("", MessageSource.AI)
