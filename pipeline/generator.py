@@ -16,7 +16,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -71,49 +71,85 @@ def run(
     A dry run makes the same calls and lists each lead's source and subject, but stores nothing.
     """
     tally = Tally(stage="generate", dry_run=dry_run)
+    notes = _Notes(pauses_before=llm.rate_limit_pauses())
     leads = _pending(limit=limit, lead_ids=lead_ids)
     progress.start(len(leads), "Generating messages")
     context = prompts.Context(offer=settings.OUTREACH_OFFER, sender=_sender_name())
-    failures: Counter[str] = Counter()
-    samples: dict[str, str] = {}
-    rejected_manual: Counter[str] = Counter()
-    reasons: dict[int, str] = {}  # lead id -> why it fell back, for the dry-run listing
-    pauses_before = llm.rate_limit_pauses()
 
     to_generate, to_store = [], []
     for lead in leads:
         manual = _manual_message(lead)
         if isinstance(manual, prompts.Message):
             to_store.append(_set_message(lead, manual, MessageSource.MANUAL, grounding=""))
+            progress.advance()
         else:
-            if manual is not None:
-                rejected_manual[manual] += 1
+            notes.manual_rejected(manual)
             to_generate.append(lead)
-
     for lead, answer in _answers(to_generate, context):
-        if isinstance(answer, _Failure):
-            failures[answer.cause] += 1
-            samples.setdefault(answer.cause, answer.detail)
-            reasons[lead.pk] = answer.cause
-            message = fallback.render(
-                name=lead.name, job_title=lead.job_title, company=lead.company_name, description=_grounding(lead)
-            )
-            source = MessageSource.FALLBACK
-        else:
-            message, source = answer, MessageSource.AI
-        to_store.append(_set_message(lead, message, source, grounding=_grounding(lead)))
+        to_store.append(_with_answer(lead, answer, notes))
         if not dry_run and len(to_store) >= _STORE_BATCH:
             _store(to_store, tally)
             to_store = []
         progress.advance()
-    if not dry_run:
-        _store(to_store, tally)
-    else:
-        tally.succeeded = tally.processed = len(leads)
-        tally.items = [_item(lead, reasons.get(lead.pk, "")) for lead in sorted(leads, key=lambda lead: lead.pk)]
 
-    _log_outcome(failures, samples, rejected_manual, llm.rate_limit_pauses() - pauses_before)
+    if dry_run:
+        tally.succeeded = tally.processed = len(leads)
+        tally.items = [_item(lead, notes.reasons.get(lead.pk, "")) for lead in leads]
+    else:
+        _store(to_store, tally)
+    notes.log()
     return tally.summary()
+
+
+@dataclass(slots=True)
+class _Notes:
+    """What a run tells the log: one line per cause with its count, never one per lead."""
+
+    pauses_before: int
+    failures: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, str] = field(default_factory=dict)  # cause -> the first error's line
+    reasons: dict[int, str] = field(default_factory=dict)  # lead id -> cause, for the dry-run listing
+    rejected: Counter[str] = field(default_factory=Counter)  # why a person's message failed a check
+
+    def fell_back(self, lead: Lead, failure: _Failure) -> None:
+        self.failures[failure.cause] += 1
+        self.samples.setdefault(failure.cause, failure.detail)
+        self.reasons[lead.pk] = failure.cause
+
+    def manual_rejected(self, reason: str | None) -> None:
+        if reason is not None:
+            self.rejected[reason] += 1
+
+    def log(self) -> None:
+        failures = Counter(self.failures)
+        if no_key := failures.pop("no_key", 0):
+            logger.warning(
+                "OpenAI API key not set; every lead gets the fallback message",
+                extra={"setting": "OPENAI_API_KEY", "count": no_key},
+            )
+        for cause, count in sorted(failures.items()):
+            logger.warning(
+                "message fell back to the template",
+                extra={"cause": cause, "count": count, "error": self.samples[cause]},
+            )
+        for reason, count in sorted(self.rejected.items()):
+            logger.warning(
+                "custom message failed the checks; generated instead", extra={"count": count, "reason": reason}
+            )
+        if pauses := llm.rate_limit_pauses() - self.pauses_before:
+            logger.info("OpenAI rate limited; all calls paused", extra={"pauses": pauses})
+
+
+def _with_answer(lead: Lead, answer: prompts.Message | _Failure, notes: _Notes) -> Lead:
+    """The lead with its AI message, or with the fallback when the call or the checks failed."""
+    grounding = prompts.LeadData.of(lead).company_description
+    if not isinstance(answer, _Failure):
+        return _set_message(lead, answer, MessageSource.AI, grounding=grounding)
+    notes.fell_back(lead, answer)
+    message = fallback.render(
+        name=lead.name, job_title=lead.job_title, company=lead.company_name, description=grounding
+    )
+    return _set_message(lead, message, MessageSource.FALLBACK, grounding=grounding)
 
 
 def _pending(*, limit: int | None, lead_ids: list[int] | None) -> list[Lead]:
@@ -176,10 +212,6 @@ def _generate_one(lead: prompts.LeadData, context: prompts.Context, breaker: _Br
     return failure
 
 
-def _grounding(lead: Lead) -> str:
-    return prompts.LeadData.of(lead).company_description
-
-
 def _set_message(lead: Lead, message: prompts.Message, source: str, *, grounding: str) -> Lead:
     lead.message_subject = message.subject
     lead.message_body = message.body
@@ -207,23 +239,6 @@ def _store(leads: list[Lead], tally: Tally) -> None:
 def _item(lead: Lead, reason: str) -> dict:
     item = {"lead": lead.pk, "source": lead.message_source, "subject": lead.message_subject}
     return {**item, "reason": reason} if reason else item
-
-
-def _log_outcome(failures: Counter[str], samples: dict[str, str], rejected_manual: Counter[str], pauses: int) -> None:
-    """One line per cause with its count, never one per lead."""
-    if failures.get("no_key"):
-        logger.warning(
-            "OpenAI API key not set; every lead gets the fallback message",
-            extra={"setting": "OPENAI_API_KEY", "count": failures.pop("no_key")},
-        )
-    for cause, count in sorted(failures.items()):
-        logger.warning(
-            "message fell back to the template", extra={"cause": cause, "count": count, "error": samples[cause]}
-        )
-    for reason, count in sorted(rejected_manual.items()):
-        logger.warning("custom message failed the checks; generated instead", extra={"count": count, "reason": reason})
-    if pauses:
-        logger.info("OpenAI rate limited; all calls paused", extra={"pauses": pauses})
 
 
 def _sender_name() -> str:
