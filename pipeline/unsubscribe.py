@@ -69,7 +69,10 @@ def suppress(address: str, *, reason: str = SuppressionReason.DO_NOT_CONTACT, so
 
 def suppress_many(addresses: list[str], *, reason: str = SuppressionReason.DO_NOT_CONTACT, source: str = "") -> int:
     """Put many addresses on the list in one insert; returns how many were new."""
-    wanted = {address.strip().lower(): address.strip() for address in addresses if address.strip()}
+    wanted: dict[str, str] = {}  # lower-cased -> as first written
+    for address in addresses:
+        if address.strip():
+            wanted.setdefault(address.strip().lower(), address.strip())
     known = set(
         Suppression.objects.annotate(address_ci=Lower("address"))
         .filter(address_ci__in=wanted)
