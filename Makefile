@@ -43,5 +43,9 @@ lock: $(STAMP)
 	$(UV) pip compile -q requirements.in -o requirements.txt
 	$(UV) pip compile -q requirements-dev.in -o requirements-dev.txt
 
+## engage --dry-run over 1,000 and 10,000 leads, then real runs into a local SMTP server.
+bench-engage: $(STAMP)
+	$(PY) -m tests.benchmarks.engage
+
 clean:
 	rm -rf $(VENV) var
