@@ -108,7 +108,9 @@ def send(message: EmailMessage, connection: BaseEmailBackend) -> str:
         ) from exc
     except smtplib.SMTPServerDisconnected as exc:
         raise SendError(
-            f"The SMTP server {_server()} closed the connection", cause="disconnected", maybe_delivered=True
+            f"The SMTP server {_server()} closed the connection: {_reason(exc)}",
+            cause="disconnected",
+            maybe_delivered=True,
         ) from exc
     except (smtplib.SMTPException, OSError) as exc:  # TimeoutError is an OSError
         raise SendError(

@@ -352,3 +352,36 @@ def test_the_last_run_outcome_for_a_lead_shows_in_its_skip_reason(smtp):
         "status_filtered",
         "already_contacted",
     ]
+
+
+def test_an_email_the_server_may_have_taken_stays_sending_and_is_never_retried(settings):
+    settings.OUTREACH_BATCH_SIZE = 1
+    with FakeSMTP(hang=True) as stalled:
+        stalled.use_in(settings)
+        settings.EMAIL_TIMEOUT = 1
+        lead = make_lead(email="ada@engines.example")
+        summary = engager.run(limit=1)
+    email = lead.emails.get()
+    assert (summary.succeeded, summary.failed) == (0, 1)
+    assert email.status == EmailStatus.SENDING
+    assert email.error.endswith("closed the connection: Connection unexpectedly closed: timed out")
+    with FakeSMTP() as smtp:
+        smtp.use_in(settings)
+        twin = make_lead(email="ADA@engines.example")
+        assert engager.run().skipped == {"already_contacted": 1}  # it may have reached her
+        assert smtp.received == []
+    assert not twin.emails.exists()
+
+
+def test_a_claim_released_before_its_worker_sends_it_is_not_sent_by_that_worker(smtp):
+    """A worker so slow that its claim was released as abandoned must not send it any more."""
+    from pipeline import claims
+    from pipeline.summary import Tally
+
+    make_lead()
+    batch = claims.claim(cursor=0, size=10, lead_ids=None, taken=set(), now=timezone.now(), dry_run=False, planned=0)
+    OutboundEmail.objects.filter(pk=batch.emails[0].pk).delete()  # what the next run's release does
+    tally = Tally(stage="engage", dry_run=False)
+    engager._send_batch(batch, tally, now=timezone.now())
+    assert (tally.succeeded, tally.failed) == (0, 0)
+    assert smtp.received == []
