@@ -19,7 +19,7 @@ BENCH_DB = PROJECT_DIR / "var" / "bench_engage.sqlite3"
 
 SIZES = (1_000, 10_000)
 DRY_RUN_LIMIT_SECONDS = 10.0  # over 10,000 leads, on SQLite
-EMAILS_PER_SECOND_FLOOR = 100.0
+EMAILS_PER_SECOND_FLOOR = 100.0  # over 10,000 leads, into the local server
 # Queries of one batch's claim on SQLite (see the dry-run line), for the per-email figure.
 _PER_BATCH = 9
 
@@ -167,7 +167,7 @@ def main() -> int:
         )
         if received != sent:
             failures.append(f"the server received {received} emails, the engager counted {sent}")
-        if sent / seconds < EMAILS_PER_SECOND_FLOOR:
+        if count == 10_000 and sent / seconds < EMAILS_PER_SECOND_FLOOR:
             failures.append(f"{sent / seconds:.0f} emails/s at {count} leads (floor {EMAILS_PER_SECOND_FLOOR:g})")
     for failure in failures:
         _say(f"FAIL: {failure}")
