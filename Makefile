@@ -51,6 +51,10 @@ bench-airtable: $(STAMP)
 bench-generate: $(STAMP)
 	$(PY) -m tests.benchmarks.generate
 
+## engage --dry-run over 1,000 and 10,000 leads, then real runs into a local SMTP server.
+bench-engage: $(STAMP)
+	$(PY) -m tests.benchmarks.engage
+
 clean:
 	rm -rf $(VENV) var
 
