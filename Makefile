@@ -50,6 +50,14 @@ lock: $(STAMP)
 bench-airtable: $(STAMP)
 	$(PY) -m tests.benchmarks.airtable
 
+## 200 leads against the fake OpenAI server at 300 ms per call: messages/s at concurrency 1 and 8.
+bench-generate: $(STAMP)
+	$(PY) -m tests.benchmarks.generate
+
+## engage --dry-run over 1,000 and 10,000 leads, then real runs into a local SMTP server.
+bench-engage: $(STAMP)
+	$(PY) -m tests.benchmarks.engage
+
 ## /health under load, alone and while the cluster runs a CPU-heavy job.
 bench-health: $(STAMP)
 	$(PY) -m tests.benchmarks.health

@@ -1,10 +1,14 @@
 """The admin for people who review outreach: leads, why each was skipped, what was sent."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from leads.models import EmailStatus, Lead, OutboundEmail, SkipLog, Suppression
+from pipeline import engager, runs, unsubscribe
+from pipeline.errors import ServiceError
 
 
 class HasMessageFilter(admin.SimpleListFilter):
@@ -115,9 +119,53 @@ class LeadAdmin(admin.ModelAdmin):
         ),
     ]
 
+    actions = ["engage_selected", "suppress_selected"]
+
     @admin.display(description="Lead", ordering="name")
     def display_name(self, obj: Lead) -> str:
         return obj.display_name
+
+    @admin.action(description="Engage selected leads (preview first)", permissions=["change"])
+    def engage_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """Show what the engager would do with these leads; on confirmation, do it."""
+        ids = list(queryset.values_list("pk", flat=True))
+        if request.POST.get("post") == "yes":
+            try:
+                summary = runs.record("engage", lambda: engager.run(lead_ids=ids))
+            except ServiceError as err:
+                self.message_user(request, f"Nothing more was sent: {err}", messages.ERROR)
+                return None
+            skipped = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.items()) or "none"
+            self.message_user(
+                request,
+                f"Sent {summary.succeeded}, skipped {sum(summary.skipped.values())} ({skipped}), "
+                f"deferred {summary.deferred}, failed {summary.failed}.",
+                messages.WARNING if summary.failed else messages.SUCCESS,
+            )
+            return None
+        preview = engager.run(lead_ids=ids, dry_run=True)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Engage these leads?",
+            "opts": self.model._meta,
+            "preview": preview,
+            "skipped_total": sum(preview.skipped.values()),
+            "already_engaged": len(ids) - preview.processed,
+            "selected": ids,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/leads/lead/engage_confirmation.html", context)
+
+    @admin.action(description="Add to the suppression list (never email)", permissions=["change"])
+    def suppress_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        addresses = [email for email in queryset.values_list("email", flat=True) if email.strip()]
+        added = unsubscribe.suppress_many(addresses, source="admin")
+        self.message_user(
+            request,
+            f"{added} addresses added to the suppression list; {len(addresses) - added} were on it already "
+            f"or repeated; {queryset.count() - len(addresses)} leads have no address.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(SkipLog)

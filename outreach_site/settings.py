@@ -198,8 +198,14 @@ AIRTABLE_RETRY_BACKOFF_SECONDS = env.float("AIRTABLE_RETRY_BACKOFF_SECONDS", def
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
-OPENAI_PROXY = (
-    env.str("OPENAI_PROXY", default="") or env.str("HTTPS_PROXY", default="") or env.str("HTTP_PROXY", default="")
+# OPENAI_PROXY, else the usual proxy variables (in either case) that other tools also read.
+OPENAI_PROXY = next(
+    (
+        env.str(name)
+        for name in ("OPENAI_PROXY", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+        if env.str(name, default="")
+    ),
+    "",
 )
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=30.0)
 OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
@@ -278,5 +284,6 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},  # the OpenAI SDK's HTTP client: one line per request otherwise
     },
 }

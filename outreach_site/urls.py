@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from leads import views as leads_views
 from outreach_site import health
 
 admin.site.site_header = "Outreach pipeline"
@@ -12,5 +13,6 @@ urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
     path("admin/", admin.site.urls),
+    path("unsubscribe/<str:token>", leads_views.unsubscribe, name="unsubscribe"),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

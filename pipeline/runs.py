@@ -1,11 +1,20 @@
 """Recording stage runs as `PipelineRun` rows."""
 
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from django.utils import timezone
 
 from pipeline.models import PipelineRun, RunOutcome
 from pipeline.summary import StageSummary
+
+# The run being recorded, so that a stage can link what it writes (skip logs) to it.
+_current: ContextVar[PipelineRun | None] = ContextVar("current_run", default=None)
+
+
+def current() -> PipelineRun | None:
+    """The `PipelineRun` that `record` is running now in this context, if any."""
+    return _current.get()
 
 
 def record(job: str, stage_run: Callable[[], StageSummary], *, dry_run: bool = False) -> StageSummary:
@@ -17,6 +26,7 @@ def record(job: str, stage_run: Callable[[], StageSummary], *, dry_run: bool = F
     if dry_run:
         return stage_run()
     run = PipelineRun.objects.create(job=job, dry_run=False)
+    token = _current.set(run)
     try:
         summary = stage_run()
     except BaseException as exc:
@@ -26,6 +36,8 @@ def record(job: str, stage_run: Callable[[], StageSummary], *, dry_run: bool = F
             error=(str(exc) or type(exc).__name__)[:2000],
         )
         raise
+    finally:
+        _current.reset(token)
     PipelineRun.objects.filter(pk=run.pk).update(
         outcome=RunOutcome.SUCCEEDED,
         finished_at=timezone.now(),

@@ -69,6 +69,16 @@ def wait_for_http(url: str, *, timeout: float = 20.0, process: subprocess.Popen 
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
+def wait_for_port(port: int, *, timeout: float = 10.0) -> None:
+    """Wait until something accepts connections on 127.0.0.1:`port`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
     """SIGTERM the process group, then SIGKILL if it lingers."""
     if process.poll() is not None:
