@@ -36,7 +36,7 @@ def _assert_fast(web: container.Container) -> dict:
     return result
 
 
-def test_health_is_fast_with_the_cluster_stopped(tmp_path, transactional_db):
+def test_health_is_fast_with_the_cluster_stopped(tmp_path):
     with container.started(tmp_path / "web.log") as web:
         _healthy(web)
         _assert_fast(web)

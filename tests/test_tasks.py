@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from pipeline import tasks
+from pipeline.airtable import AirtableError
 from pipeline.models import PipelineRun, RunOutcome
 from pipeline.tasks import Step
 
@@ -90,3 +91,16 @@ def test_run_pipeline_command_prints_one_json_object_naming_every_stage(capsys):
     assert {"stage", "dry_run", "processed", "succeeded", "skipped", "deferred", "failed"} <= out.keys()
     assert (out["stage"], out["dry_run"]) == ("pipeline", True)
     assert [item["stage"] for item in out["items"]] == [step.job for step in tasks.PIPELINE]
+
+
+def test_a_stage_task_returns_its_summary_and_records_its_run():
+    result = tasks.scrape()
+    assert (result["stage"], result["processed"]) == ("scrape", 0)
+    assert _runs()["scrape"].outcome == RunOutcome.SUCCEEDED
+
+
+def test_a_stage_task_that_cannot_run_raises_for_the_queue_and_is_recorded_as_failed(settings):
+    settings.AIRTABLE_API_KEY = ""
+    with pytest.raises(AirtableError, match="Airtable is not configured: set AIRTABLE_API_KEY"):
+        tasks.sync(direction="pull")
+    assert _runs()["sync_pull"].error.startswith("Airtable is not configured")
