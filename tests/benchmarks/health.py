@@ -19,7 +19,11 @@ LOADS = ((1, 1000), (4, 4000))
 
 
 def main() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-health-"))
+    with tempfile.TemporaryDirectory(prefix="bench-health-") as workdir:
+        _bench(Path(workdir))
+
+
+def _bench(workdir: Path) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ["REDIS_URL"] = ""  # the embedded default: the queue lives in the database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outreach_site.settings")
