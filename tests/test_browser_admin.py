@@ -1,10 +1,13 @@
 """The admin in a real browser: what a reviewer sees and clicks."""
 
+import re
+
 import pytest
 
-from leads.models import SkipLog
+from leads.models import OutboundEmail, SkipLog, Suppression
 from tests.browser import chromium_page, screenshot
 from tests.builders import make_lead
+from tests.fakes.smtp import FakeSMTP
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -64,3 +67,52 @@ def test_a_name_made_of_markup_is_shown_as_text(page):
     assert page.locator("#result_list").get_by_text("<script>alert(1)</script>").is_visible()
     assert dialogs == []
     screenshot(page, "markup-name-as-text")
+
+
+@pytest.fixture
+def smtp(settings, live_server):
+    settings.SITE_URL = live_server.url  # unsubscribe links in emails point at this server
+    with FakeSMTP() as server:
+        server.use_in(settings)
+        yield server
+
+
+def _engage_through_the_preview(page, leads):
+    page.goto(f"{page.base_url}/admin/leads/lead/")
+    for lead in leads:
+        page.check(f"input.action-select[value='{lead.pk}']")
+    page.select_option("select[name=action]", "engage_selected")
+    page.click("button[name=index]")
+    page.wait_for_selector("#engage-preview")
+
+
+def test_engage_preview_shows_each_decision_then_sends_on_confirmation(page, smtp):
+    ada = make_lead(name="Ada Lovelace")
+    nobody = make_lead(name="No Address", email="")
+    _engage_through_the_preview(page, [ada, nobody])
+    rows = page.locator("#engage-preview tbody tr").all_inner_texts()
+    assert any("Ada Lovelace" in row and "send" in row for row in rows)
+    assert any("No Address" in row and "skip: no_email" in row for row in rows)
+    assert smtp.received == []
+    screenshot(page, "engage-preview")
+    page.click("input[type=submit][value='Send now']")
+    page.wait_for_selector(".messagelist")
+    assert "Sent 1" in page.locator(".messagelist").inner_text()
+    assert smtp.recipients == [ada.email]
+    assert OutboundEmail.objects.get().lead == ada
+
+
+def test_the_unsubscribe_link_of_a_received_email_suppresses_the_address(page, smtp):
+    lead = make_lead(name="Grace Hopper")
+    _engage_through_the_preview(page, [lead])
+    page.click("input[type=submit][value='Send now']")
+    page.wait_for_selector(".messagelist")
+    message = smtp.received[0].message
+    link = re.search(r"<(http[^>]+/unsubscribe/[^>]+)>", message["List-Unsubscribe"]).group(1)
+    assert link in message.get_body(("plain",)).get_content()
+    page.goto(link)
+    assert Suppression.objects.count() == 0  # a GET only asks
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.wait_for_selector("text=You are unsubscribed")
+    screenshot(page, "unsubscribed")
+    assert Suppression.objects.get().address.lower() == lead.email.lower()
