@@ -37,6 +37,10 @@ test: $(STAMP)
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+## The whole pipeline once through the queue against local fakes (PostgreSQL and Redis when they answer).
+smoke: $(STAMP)
+	$(PY) -m tests.smoke
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .

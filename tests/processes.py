@@ -104,12 +104,16 @@ def running(args: list[str], *, env: dict[str, str], log: Path, cwd: Path = PROJ
             stop(process)
 
 
+def gunicorn_command(bind: str) -> list[str]:
+    """gunicorn with the project's config file, as the container starts it, bound to `bind`."""
+    return [str(VENV_BIN / "gunicorn"), "-c", "outreach_site/gunicorn.conf.py", "--bind", bind]
+
+
 @contextlib.contextmanager
 def gunicorn(*, env: dict[str, str], log: Path, port: int | None = None) -> Iterator[str]:
     """gunicorn with the project's config on a free loopback port; yields its base URL."""
     port = port or free_port()
-    args = [str(VENV_BIN / "gunicorn"), "-c", "outreach_site/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
-    with running(args, env=env, log=log) as process:
+    with running(gunicorn_command(f"127.0.0.1:{port}"), env=env, log=log) as process:
         url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{url}/health", process=process)
         yield url
