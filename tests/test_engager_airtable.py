@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from leads.models import Lead, SkipLog
 from pipeline import engager, sync
-from tests.fakes.airtable import FakeAirtable, record_fields, use
+from tests.fakes.airtable import FakeAirtable, record_fields, renamed_settings, use
 from tests.fakes.smtp import FakeSMTP
 from tests.processes import free_port
 
@@ -22,13 +22,6 @@ SKIPPED = {
     "invalid_email": {"Name": "Typo", "Email": "typo@@example", "Engagement Status": "New"},
     "status_filtered": {"Name": "Replied", "Email": "replied@acme.example", "Engagement Status": "Replied"},
 }
-
-
-@pytest.fixture
-def smtp(settings):
-    with FakeSMTP() as server:
-        server.use_in(settings)
-        yield server
 
 
 @pytest.fixture
@@ -160,20 +153,9 @@ def test_a_renamed_table_gets_the_push_in_its_own_fields(fake, smtp, settings):
     """Every field renamed in Airtable and mapped only through settings: the push lands in the new names."""
     _add_skipped(fake)
     renames = fake.rename_all()
-    for logical, default in {
-        "EMAIL": "Email",
-        "NAME": "Name",
-        "JOB_TITLE": "Job Title",
-        "COMPANY_NAME": "Company Name",
-        "WEBSITE": "Website",
-        "COMPANY_DESCRIPTION": "Company Description",
-        "EMAIL_CONFIDENCE_LEVEL": "Email Confidence Level",
-        "CUSTOM_MESSAGE": "Custom Message",
-        "ENGAGEMENT_STATUS": "Engagement Status",
-        "DATE_MESSAGED": "Date Messaged",
-        "SKIP_REASON": "Skip Reason",
-    }.items():
-        setattr(settings, f"AIRTABLE_FIELD_{logical}", renames[default])
+    settings.AIRTABLE_FIELD_SKIP_REASON = "Skip Reason"
+    for name, value in renamed_settings(settings, renames).items():
+        setattr(settings, name, value)
     sync.run(direction="pull")
     summary = engager.run()
     assert summary.succeeded == 3
