@@ -140,6 +140,16 @@ def test_with_airtable_down_the_engager_sends_and_the_next_sync_pushes(fake, smt
     assert not Lead.objects.filter(pending_push=True).exists()
 
 
+def test_without_airtable_configured_the_engager_sends_and_says_so_once(smtp, settings, caplog):
+    settings.AIRTABLE_API_KEY = ""
+    Lead.objects.bulk_create([Lead(airtable_id=f"recLocal{n:09d}", email=f"p{n}@acme.example") for n in range(3)])
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        assert engager.run().succeeded == 3
+    notes = [(r.getMessage(), r.levelno, r.cause) for r in caplog.records if "airtable" in r.getMessage()]
+    assert notes == [("airtable push skipped", logging.INFO, "config")]
+    assert Lead.objects.filter(pending_push=True).count() == 3
+
+
 def test_the_engage_command_exits_normally_when_airtable_is_unreachable(fake, smtp, settings, capsys):
     sync.run(direction="pull")
     settings.AIRTABLE_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
