@@ -11,14 +11,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from pyairtable import Api
 from pyairtable.formulas import NE, OR, Field, Formula
 
-from pipeline import fields, pacing
+from pipeline import airtable_failures, fields, pacing
 from pipeline.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -221,7 +220,7 @@ class ConfigurableAirtableClient:
             "airtable refused the filter",
             extra={
                 "error": str(exc),
-                "missing_fields": ", ".join(f"{fields.SETTINGS[k]}={v!r}" for k, v in missing.items()),
+                "missing_fields": fields.describe(missing),
                 "table_fields": ", ".join(sorted(name for name in known if not fields.is_field_id(name))),
                 "fields_from": source,
             },
@@ -254,7 +253,7 @@ class ConfigurableAirtableClient:
             logger.error(
                 "airtable fields missing, not written",
                 extra={
-                    "missing_fields": ", ".join(f"{fields.SETTINGS[k]}={v!r}" for k, v in missing.items()),
+                    "missing_fields": fields.describe(missing),
                     "table_fields": ", ".join(sorted(f.name for f in schema)),
                 },
             )
@@ -273,12 +272,12 @@ class ConfigurableAirtableClient:
             try:
                 written = self._call(functools.partial(self.table.batch_update, payload, typecast=True))
             except AirtableError as exc:
-                name = _unknown_field(exc)
+                name = airtable_failures.unknown_field(str(exc), exc.error_type)
                 logical = next((k for k, v in write_map.refs.items() if v == name and k not in dropped), None)
                 if logical:  # drop the unknown field and write the rest
                     logger.error(
                         "airtable field missing, not written",
-                        extra={"missing_fields": f"{fields.SETTINGS[logical]}={name!r}"},
+                        extra={"missing_fields": fields.describe({logical: name})},
                     )
                     dropped.add(logical)
                     continue
@@ -292,20 +291,15 @@ class ConfigurableAirtableClient:
 
     def _call(self, do: Callable[[], Any]) -> Any:
         """Run one pyairtable call; every failure comes out as one AirtableError line."""
-        host = urlsplit(self.endpoint_url).netloc
         try:
             return do()
-        except requests.HTTPError as exc:
-            raise _http_error(exc, self) from exc
-        except requests.Timeout as exc:
-            raise AirtableError(f"Airtable ({host}) gave no answer in time; try again later", cause="timeout") from exc
-        except requests.ConnectionError as exc:
-            raise AirtableError(
-                f"Airtable ({host}) could not be reached: check AIRTABLE_ENDPOINT_URL and the network",
-                cause="unreachable",
-            ) from exc
         except requests.RequestException as exc:
-            raise AirtableError(f"Airtable request failed: {type(exc).__name__}", cause="unreachable") from exc
+            failure = airtable_failures.of_request(
+                exc, endpoint_url=self.endpoint_url, base_id=self.base_id, table_name=self.table_name
+            )
+            raise AirtableError(
+                failure.message, cause=failure.cause, permanent=failure.permanent, error_type=failure.error_type
+            ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,68 +308,6 @@ class BatchResult:
     accepted: set[str]
     dropped: frozenset[str] = field(default_factory=frozenset)  # logical fields not written (missing in Airtable)
     error: str = ""
-
-
-def _http_error(exc: requests.HTTPError, client: ConfigurableAirtableClient) -> AirtableError:
-    status = exc.response.status_code if exc.response is not None else 0
-    error_type, message = _error_body(exc.response)
-    if status == 401:
-        return AirtableError("Airtable refused the token: check AIRTABLE_API_KEY", cause="auth", permanent=True)
-    if status == 403:
-        return AirtableError(
-            f"No access to base {client.base_id}: check AIRTABLE_BASE_ID and the scopes of AIRTABLE_API_KEY",
-            cause="forbidden",
-            permanent=True,
-            error_type=error_type,
-        )
-    if status == 404 and error_type == "ROW_DOES_NOT_EXIST":  # a record deleted in Airtable: that batch only
-        return AirtableError(
-            f"Airtable refused the batch: {message}"[:300], cause="invalid_request", error_type=error_type
-        )
-    if status == 404:
-        if error_type == "TABLE_NOT_FOUND" or "table" in message.lower():
-            return AirtableError(
-                f"Table {client.table_name!r} not found in base {client.base_id}: check AIRTABLE_TABLE_NAME",
-                cause="not_found",
-                permanent=True,
-                error_type=error_type,
-            )
-        return AirtableError(
-            f"Base {client.base_id} not found: check AIRTABLE_BASE_ID",
-            cause="not_found",
-            permanent=True,
-            error_type=error_type,
-        )
-    if status == 429:
-        return AirtableError("Airtable's rate limit held after every retry; try again later", cause="rate_limited")
-    if status >= 500:
-        return AirtableError(f"Airtable answered {status} after every retry; try again later", cause="server")
-    return AirtableError(
-        f"Airtable refused the request ({status} {error_type}): {message}"[:300],
-        cause="invalid_request",
-        error_type=error_type,
-    )
-
-
-def _error_body(response: requests.Response | None) -> tuple[str, str]:
-    """Airtable's error code and message; both shapes: {"error": "CODE"} and {"error": {"type", "message"}}."""
-    try:
-        error = response.json().get("error") if response is not None else None
-    except ValueError:
-        return "", ""
-    if isinstance(error, dict):
-        return str(error.get("type", "")), " ".join(str(error.get("message", "")).split())
-    return str(error or ""), ""
-
-
-def _unknown_field(exc: AirtableError) -> str:
-    """The field name in `Unknown field name: "X"`, else ''."""
-    if exc.error_type != "UNKNOWN_FIELD_NAME":
-        return ""
-    text = str(exc)
-    start = text.find('"')
-    end = text.rfind('"')
-    return text[start + 1 : end] if 0 <= start < end else ""
 
 
 def _any_filled(refs: Sequence[str]) -> Formula:
@@ -394,38 +326,3 @@ def _chain(first: list, rest: Iterator[list]) -> Iterator[list]:
     if first:
         yield first
     yield from rest
-
-
-@dataclass(frozen=True, slots=True)
-class TableReport:
-    """What `airtable_check` prints: the table's fields, the mapping, what is missing or unmapped."""
-
-    fields: list[TableField]  # from sample records, without ids or types, when the token may not read the schema
-    schema_readable: bool
-    mapping: dict[str, tuple[str, TableField | None]]  # logical -> (configured ref, the field it found)
-    missing: dict[str, str]  # logical -> configured ref not found in the table
-    unmapped: list[str]  # table fields no setting points to
-    record_count: int
-
-
-def check(client: ConfigurableAirtableClient | None = None) -> TableReport:
-    """Compare the field map with the table; raises AirtableError when the table cannot be read."""
-    client = client or ConfigurableAirtableClient.from_settings()
-    schema = client.schema()
-    count = client.count_records()
-    if schema is None:
-        known, _ = client.known_field_names()
-        table_fields = [TableField("", name, "") for name in sorted(known)]
-    else:
-        table_fields = schema
-    lookup = {f.id: f for f in table_fields if f.id} | {f.name: f for f in table_fields}
-    mapping = {logical: (ref, lookup.get(ref)) for logical, ref in client.field_map.refs.items()}
-    mapped = {found.name for _, found in mapping.values() if found}
-    return TableReport(
-        fields=table_fields,
-        schema_readable=schema is not None,
-        mapping=mapping,
-        missing={logical: ref for logical, (ref, found) in mapping.items() if found is None},
-        unmapped=[f.name for f in table_fields if f.name not in mapped],
-        record_count=count,
-    )

@@ -12,39 +12,27 @@ Every failure is a `ScrapeError` whose `cause` is the short detail the scraper
 writes to the SkipLog: `dns`, `timeout`, `http 404`, `blocked address`, …
 """
 
-import ipaddress
-import socket
 import ssl
 import threading
 import time
 import urllib.robotparser
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urljoin
 
 import httpx
 from django.conf import settings
 
+from pipeline import addresses
 from pipeline.errors import ServiceError
 
+_T = TypeVar("_T")
 MAX_REDIRECTS = 5
 # RFC 9309 asks crawlers to read at least 500 KiB of robots.txt; the rest is ignored.
 ROBOTS_MAX_BYTES = 512 * 1024
 ROBOTS_UNAVAILABLE = frozenset({"too many redirects", "scheme", "bad url"})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-# Instance metadata services hand out cloud credentials. Most sit in ranges that
-# are refused anyway; Azure's wire server (168.63.129.16) is a public address.
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(address)
-    for address in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "168.63.129.16")
-)
-# IPv6 forms that carry an IPv4 address: NAT64 (RFC 6052) is checked by its embedded address.
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], list[str]]
 
 
 class ScrapeError(ServiceError):
@@ -60,37 +48,8 @@ class Fetched:
 
 
 def normalise_url(website: str) -> str:
-    """`acme.com` -> `https://acme.com/`; raises ScrapeError (`bad url`, `scheme`).
-
-    A value without a scheme is taken to be an https site: a spreadsheet holds
-    `acme.com`, and no site is downgraded to plain http on a guess.
-    """
-    text = website.strip()
-    if not text:
-        raise ScrapeError("the website is empty", cause="bad url", permanent=True)
-    if text.startswith("//"):
-        text = f"https:{text}"
-    elif "://" not in text and not _has_scheme_prefix(text):
-        text = f"https://{text}"
-    try:
-        url = httpx.URL(text)
-    except (httpx.InvalidURL, ValueError) as exc:
-        raise ScrapeError(f"{website[:100]!r} is not a web address", cause="bad url", permanent=True) from exc
-    if url.scheme not in {"http", "https"}:
-        raise ScrapeError(f"only http and https sites are fetched, not {url.scheme[:20]}:", cause="scheme")
-    if not url.host or not all(char.isalnum() or char in "-._:" for char in url.raw_host.decode("ascii")):
-        raise ScrapeError(f"{website[:100]!r} has no valid host name", cause="bad url", permanent=True)
-    return str(url.copy_with(fragment=None, path=url.path or "/"))
-
-
-def _has_scheme_prefix(text: str) -> bool:
-    """`mailto:x`, `javascript:…` have a scheme; `acme.com:8080/x` is a host and a port."""
-    head, colon, rest = text.partition(":")
-    if not colon or not head or not head[0].isalpha():
-        return False
-    if not all(char.isalnum() or char in "+.-" for char in head):
-        return False
-    return not rest[:1].isdigit()
+    """`acme.com` -> `https://acme.com/`; raises ScrapeError (`bad url`, `scheme`)."""
+    return _allowed(addresses.normalise_url(website))
 
 
 def host_key(url: str) -> str:
@@ -98,37 +57,11 @@ def host_key(url: str) -> str:
     return httpx.URL(url).netloc.decode("ascii")
 
 
-def blocked_reason(address: IPAddress, *, allow_loopback: bool = False) -> str:
-    """Why `address` must not be fetched ('' when it is a public address)."""
-    if address in METADATA_ADDRESSES:
-        return "cloud metadata"
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
-        if embedded is None and address in NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None:
-            return blocked_reason(embedded, allow_loopback=allow_loopback)
-    if address.is_loopback:
-        return "" if allow_loopback else "loopback"
-    if address.is_unspecified:
-        return "unspecified"
-    if address.is_link_local:
-        return "link-local"
-    if address.is_multicast:
-        return "multicast"
-    if address.is_reserved:
-        return "reserved"
-    if address.is_private:
-        return "private"
-    if not address.is_global:
-        return "reserved"
-    return ""
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    """The addresses the system resolver gives for `host` (IPv4 and IPv6)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+def _allowed(checked: _T | addresses.Refusal) -> _T:
+    """The checked value, or its refusal raised as the ScrapeError the scraper logs."""
+    if isinstance(checked, addresses.Refusal):
+        raise ScrapeError(checked.message, cause=checked.cause, permanent=checked.permanent)
+    return checked
 
 
 class Fetcher:
@@ -141,7 +74,7 @@ class Fetcher:
         max_bytes: int,
         user_agent: str,
         allow_loopback: bool = False,
-        resolve: Resolver = system_resolver,
+        resolve: addresses.Resolver = addresses.system_resolver,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.timeout = timeout
@@ -212,11 +145,13 @@ class Fetcher:
         target = httpx.URL(normalise_url(url))
         host = target.raw_host.decode("ascii")
         port = target.port or (443 if target.scheme == "https" else 80)
-        addresses = self._checked_addresses(host, port)
-        extensions = {} if _is_ip_literal(host) or target.scheme != "https" else {"sni_hostname": host}
+        ips = _allowed(
+            addresses.checked_addresses(host, port, resolve=self._resolve, allow_loopback=self.allow_loopback)
+        )
+        extensions = {} if addresses.is_ip_literal(host) or target.scheme != "https" else {"sni_hostname": host}
         headers = {"Host": target.netloc.decode("ascii")}
         deadline = time.monotonic() + self.timeout
-        for index, address in enumerate(addresses):
+        for index, address in enumerate(ips):
             request = self._client.build_request(
                 "GET", target.copy_with(host=str(address)), headers=headers, extensions=extensions
             )
@@ -225,13 +160,13 @@ class Fetcher:
             except httpx.ConnectError as exc:
                 if _is_tls_error(exc):
                     raise ScrapeError(f"TLS with {host} failed", cause="tls") from exc
-                if index == len(addresses) - 1:
+                if index == len(ips) - 1:
                     raise ScrapeError(f"{host} refused the connection", cause="connect") from exc
             except httpx.TimeoutException as exc:
                 raise ScrapeError(f"{host} gave no answer within {self.timeout:g}s", cause="timeout") from exc
             except httpx.HTTPError as exc:
                 raise ScrapeError(f"{host} broke the connection ({type(exc).__name__})", cause="bad response") from exc
-        raise AssertionError("unreachable: _checked_addresses returns at least one address")
+        raise AssertionError("unreachable: checked_addresses returns at least one address")
 
     def _send(
         self, request: httpx.Request, *, url: str, html_only: bool, max_bytes: int, deadline: float
@@ -269,25 +204,6 @@ class Fetcher:
             if time.monotonic() > deadline:
                 raise ScrapeError(f"{host_key(url)} took more than {self.timeout:g}s to send the page", cause="timeout")
         return b"".join(chunks)[:max_bytes]
-
-    def _checked_addresses(self, host: str, port: int) -> list[IPAddress]:
-        """Every address `host` resolves to, all of them allowed; raises ScrapeError otherwise."""
-        if _is_ip_literal(host):
-            addresses = [ipaddress.ip_address(host.strip("[]"))]
-        else:
-            try:
-                addresses = [ipaddress.ip_address(a.split("%")[0]) for a in self._resolve(host, port)]
-            except (OSError, UnicodeError) as exc:
-                raise ScrapeError(f"{host} does not resolve", cause="dns") from exc
-            if not addresses:
-                raise ScrapeError(f"{host} does not resolve", cause="dns")
-        for address in addresses:
-            # One bad address refuses the host: a resolver that mixes a public and a
-            # private answer is exactly what an attacker would set up.
-            reason = blocked_reason(address, allow_loopback=self.allow_loopback)
-            if reason:
-                raise ScrapeError(f"{host} resolves to a {reason} address ({address})", cause="blocked address")
-        return addresses
 
     def _robots_allow(self, url: str) -> bool:
         """Whether robots.txt lets us fetch `url`; fetched once per host per run, through this fetcher."""
@@ -328,14 +244,6 @@ def _allow_all() -> urllib.robotparser.RobotFileParser:
     rules.allow_all = True
     rules.modified()
     return rules
-
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _is_tls_error(exc: BaseException | None) -> bool:

@@ -78,6 +78,11 @@ class FieldMap:
         return {logical: ref for logical, ref in self.refs.items() if ref not in known}
 
 
+def describe(refs: Mapping[str, str]) -> str:
+    """Logical field -> ref as the settings a person would fix: `AIRTABLE_FIELD_EMAIL='E-mail', …`."""
+    return ", ".join(f"{SETTINGS[logical]}={ref!r}" for logical, ref in refs.items())
+
+
 def lead_fields(record_fields: Mapping[str, Any], field_map: FieldMap) -> LeadFields:
     """The logical values of one record; odd values (lists, numbers, objects) become text, never errors."""
     values = LeadFields()

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from leads.models import Lead, SkipReason
+from leads.models import Lead
 from pipeline import airtable
 from pipeline.fields import PUSHED, LeadFields
 from pipeline.progress import NO_PROGRESS, Progress
@@ -115,11 +115,11 @@ def _apply(lead: Lead, values: Mapping[str, Any], pulled_fields: list[str]) -> s
 
 
 def _model_values(lead_fields: LeadFields) -> dict[str, Any]:
-    """LeadFields as model values: text cut to each column's length, unknown skip reasons dropped."""
+    """LeadFields as model values for the pulled columns, text cut to each column's length."""
     values: dict[str, Any] = {}
     for name, value in lead_fields.items():
-        if name == "skip_reason" and value not in SkipReason.values:
-            value = ""
+        if name not in _MODEL_FIELDS:
+            continue
         max_length = _MODEL_FIELDS[name]
         if max_length and isinstance(value, str):
             value = value[:max_length]
@@ -127,7 +127,9 @@ def _model_values(lead_fields: LeadFields) -> dict[str, Any]:
     return values
 
 
-# Logical field -> the Lead column's max_length (None for text and dates).
+# Pulled logical field -> the Lead column's max_length (None for text and dates). The skip
+# reason is pushed, never pulled: it is the engager's record of the decision it has already
+# logged (a SkipLog), so a value from Airtable would leave a skipped lead without its log.
 _MODEL_FIELDS = {
     name: Lead._meta.get_field(name).max_length
     for name in (
@@ -141,7 +143,6 @@ _MODEL_FIELDS = {
         "custom_message",
         "engagement_status",
         "date_messaged",
-        "skip_reason",
     )
 }
 

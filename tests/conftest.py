@@ -6,6 +6,8 @@ import os
 import pytest
 from django.conf import settings as django_settings
 
+from tests.fakes.smtp import FakeSMTP
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -31,3 +33,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def _isolated_outbox(settings, tmp_path):
     """Tests never write to the project's var/outbox; Django's test runner uses locmem."""
     settings.EMAIL_FILE_PATH = str(tmp_path / "outbox")
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on loopback, with Django's email settings pointed at it."""
+    with FakeSMTP() as server:
+        server.use_in(settings)
+        yield server
+
+
+@pytest.fixture
+def plain_static_storage(settings):
+    """The manifest storage needs collectstatic; tests that render admin pages go without it."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

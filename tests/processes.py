@@ -49,6 +49,13 @@ def django_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """`manage.py <args>` in a child process with `env`, run to its end: exit status, stdout and stderr."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback URLs built by the tests

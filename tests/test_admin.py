@@ -6,16 +6,7 @@ from leads.models import SkipLog, Suppression
 from pipeline.models import PipelineRun
 from tests.builders import make_lead
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
-    """The manifest storage needs collectstatic; the tests render pages without it."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static_storage")]
 
 
 def test_admin_is_staff_only(client):

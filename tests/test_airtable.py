@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from pipeline import airtable, fields, pacing
-from tests.fakes.airtable import FakeAirtable, demo_table, use
+from tests.fakes.airtable import FakeAirtable, demo_table, renamed_settings, use
 from tests.processes import free_port
 
 
@@ -81,10 +81,8 @@ def test_an_unreachable_server_is_named(settings, tmp_path):
 
 
 def test_names_with_braces_quotes_backslashes_and_unicode_are_escaped(fake, settings, caplog):
-    renames = fake.rename_all()
-    for name in fields.SETTINGS.values():
-        old = getattr(settings, name)
-        setattr(settings, name, renames.get(old, old))
+    for name, value in renamed_settings(settings, fake.rename_all()).items():
+        setattr(settings, name, value)
     records = _all(airtable.ConfigurableAirtableClient.from_settings())
     assert [r.fields["email"] for r in records] == [f"person{n}@company{n}.example" for n in range(1, 6)]
     assert "refused" not in caplog.text  # the primary formula was accepted as written

@@ -15,14 +15,10 @@ PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - a test user's password
 
 
 @pytest.fixture(autouse=True)
-def _browser_env(settings, monkeypatch):
+def _browser_env(settings, monkeypatch, plain_static_storage):
     # Playwright's sync API runs an event loop in this thread; the ORM calls that
     # the live server and the fixtures make here are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     settings.DEBUG = False
 
 

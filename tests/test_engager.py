@@ -17,13 +17,6 @@ from tests.processes import free_port
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def smtp(settings):
-    with FakeSMTP() as server:
-        server.use_in(settings)
-        yield server
-
-
 def test_engageable_leads_are_sent_and_skip_logs_explain_the_rest(smtp):
     sendable = make_lead(email="ada@engines.example")
     no_email = make_lead(email="")

@@ -5,24 +5,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
 from leads.models import OutboundEmail, Suppression
 from tests.builders import make_lead
-from tests.fakes.smtp import FakeSMTP
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture
-def smtp(settings):
-    with FakeSMTP() as server:
-        server.use_in(settings)
-        yield server
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static_storage")]
 
 
 def _act(admin_client, action, leads, **extra):

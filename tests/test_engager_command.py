@@ -1,25 +1,15 @@
 """`manage.py engage`: the contract's flags, a dry-run table, and one line on stderr when it cannot run."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 from django.core.management import call_command
 
 from leads.models import OutboundEmail, SkipLog
 from tests.builders import make_lead
-from tests.fakes.smtp import FakeSMTP
-from tests.processes import PROJECT_DIR, django_env, free_port
+from tests.processes import django_env, free_port, manage
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings):
-    with FakeSMTP() as server:
-        server.use_in(settings)
-        yield server
 
 
 def test_dry_run_prints_a_table_and_sends_nothing(smtp, capsys):
@@ -61,14 +51,7 @@ def test_json_prints_one_object_with_the_contract_keys(smtp, capsys):
 def test_an_unreachable_smtp_server_exits_1_with_one_line():
     make_lead()
     port = free_port()
-    result = subprocess.run(
-        [sys.executable, "manage.py", "engage", "--json"],
-        cwd=PROJECT_DIR,
-        env=django_env(EMAIL_URL=f"smtp://127.0.0.1:{port}", LOG_LEVEL="ERROR"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = manage("engage", "--json", env=django_env(EMAIL_URL=f"smtp://127.0.0.1:{port}", LOG_LEVEL="ERROR"))
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [

@@ -112,7 +112,9 @@ def _wait_for(condition, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def test_a_worker_killed_in_the_middle_of_a_send_sends_nothing_twice_and_loses_nothing(tmp_path, settings, client):
+def test_a_worker_killed_in_the_middle_of_a_send_sends_nothing_twice_and_loses_nothing(
+    tmp_path, settings, client, plain_static_storage
+):
     leads = make_leads(30)
     with FakeSMTP(hang=True) as stalled:
         env = django_env(EMAIL_URL=stalled.email_url(), OUTREACH_BATCH_SIZE="10", EMAIL_TIMEOUT="120")
@@ -139,11 +141,6 @@ def test_a_worker_killed_in_the_middle_of_a_send_sends_nothing_twice_and_loses_n
 
     # A person sees it in the admin, under "needs a decision".
     from django.contrib.auth.models import User
-
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
     client.force_login(User.objects.create_superuser("reviewer", "reviewer@example.com", "pw"))
     page = client.get("/admin/leads/outboundemail/", {"stuck": "yes"})

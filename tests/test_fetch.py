@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from pipeline import fetcher
+from pipeline import addresses, fetcher
 from pipeline.fetcher import Fetcher, ScrapeError
 from tests.fakes.websites import FakeWebsites, Page, html_page, redirect, self_signed
 from tests.processes import free_port
@@ -98,17 +98,17 @@ def test_other_schemes_and_broken_addresses_are_refused(website, cause):
     ],
 )
 def test_non_public_addresses_have_a_reason(address, reason):
-    assert fetcher.blocked_reason(ipaddress.ip_address(address)) == reason
+    assert addresses.blocked_reason(ipaddress.ip_address(address)) == reason
 
 
 @pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "1.1.1.1"])
 def test_public_addresses_are_allowed(address):
-    assert fetcher.blocked_reason(ipaddress.ip_address(address)) == ""
+    assert addresses.blocked_reason(ipaddress.ip_address(address)) == ""
 
 
 def test_allowing_loopback_for_tests_still_refuses_private_and_metadata_addresses():
     allowed = [a for a in ("127.0.0.1", "::1", "::ffff:127.0.0.1", "10.0.0.1", "169.254.169.254")]
-    reasons = [fetcher.blocked_reason(ipaddress.ip_address(a), allow_loopback=True) for a in allowed]
+    reasons = [addresses.blocked_reason(ipaddress.ip_address(a), allow_loopback=True) for a in allowed]
     assert reasons == ["", "", "", "private", "cloud metadata"]
 
 

@@ -1,26 +1,18 @@
 """`manage.py generate` as an operator runs it: exit 0 and one log line per cause, whatever the LLM does."""
 
 import subprocess
-import sys
 
 import pytest
 
 from leads.models import Lead, MessageSource
 from tests.builders import make_leads
-from tests.processes import PROJECT_DIR, django_env, free_port
+from tests.processes import django_env, free_port, manage
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def _generate(**env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", "generate"],
-        cwd=PROJECT_DIR,
-        env=django_env(OPENAI_MAX_RETRIES="0", OPENAI_TIMEOUT="2", LOG_FORMAT="text", **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manage("generate", env=django_env(OPENAI_MAX_RETRIES="0", OPENAI_TIMEOUT="2", LOG_FORMAT="text", **env))
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,6 @@
 
 import contextlib
 import logging
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +9,7 @@ import pytest
 
 from pipeline import llm
 from tests.fakes.openai import serving
-from tests.processes import PROJECT_DIR, VENV_BIN, django_env, free_port, running, wait_for_port
+from tests.processes import VENV_BIN, django_env, free_port, manage, running, wait_for_port
 
 MESSAGES = [{"role": "user", "content": "Write to <lead>{}</lead>"}]
 
@@ -172,18 +170,7 @@ def test_a_proxy_on_a_closed_port_is_reported_as_proxy_refused(server, settings)
 def test_openai_proxy_falls_back_to_the_usual_proxy_variables(env, expected):
     names = ("OPENAI_PROXY", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
     child_env = {k: v for k, v in django_env().items() if k not in names} | env
-    result = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "shell",
-            "-c",
-            "from django.conf import settings; print(repr(settings.OPENAI_PROXY))",
-        ],
-        cwd=PROJECT_DIR,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = manage(
+        "shell", "-c", "from django.conf import settings; print(repr(settings.OPENAI_PROXY))", env=child_env
     )
     assert result.stdout.strip().splitlines()[-1] == repr(expected)

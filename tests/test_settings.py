@@ -3,10 +3,9 @@
 import json
 import logging
 import subprocess
-import sys
 
 from outreach_site import logs
-from tests.processes import PROJECT_DIR, django_env
+from tests.processes import django_env, manage
 
 PRODUCTION = {
     "DEBUG": "false",
@@ -19,14 +18,7 @@ PRODUCTION = {
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_DIR,
-        env=django_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manage(*args, env=django_env(**env))
 
 
 def test_check_deploy_is_clean_with_production_values():

@@ -3,8 +3,6 @@
 import datetime
 import json
 import logging
-import subprocess
-import sys
 
 import pytest
 from django.core.management import call_command
@@ -14,8 +12,8 @@ from leads.models import Lead
 from pipeline import sync
 from pipeline.models import PipelineRun, RunOutcome
 from tests.builders import make_lead
-from tests.fakes.airtable import FakeAirtable, demo_table, record_fields, use
-from tests.processes import PROJECT_DIR, django_env
+from tests.fakes.airtable import FakeAirtable, demo_table, record_fields, renamed_settings, use
+from tests.processes import django_env, manage
 
 pytestmark = pytest.mark.django_db
 
@@ -190,27 +188,8 @@ def test_a_renamed_table_syncs_after_changing_only_the_environment(settings, tmp
             "AIRTABLE_TABLE_NAME": server.table_name,
             "REDIS_URL": "",
         }
-        for setting, default in (
-            ("AIRTABLE_FIELD_EMAIL", "Email"),
-            ("AIRTABLE_FIELD_NAME", "Name"),
-            ("AIRTABLE_FIELD_JOB_TITLE", "Job Title"),
-            ("AIRTABLE_FIELD_COMPANY_NAME", "Company Name"),
-            ("AIRTABLE_FIELD_WEBSITE", "Website"),
-            ("AIRTABLE_FIELD_COMPANY_DESCRIPTION", "Company Description"),
-            ("AIRTABLE_FIELD_EMAIL_CONFIDENCE_LEVEL", "Email Confidence Level"),
-            ("AIRTABLE_FIELD_CUSTOM_MESSAGE", "Custom Message"),
-            ("AIRTABLE_FIELD_ENGAGEMENT_STATUS", "Engagement Status"),
-            ("AIRTABLE_FIELD_DATE_MESSAGED", "Date Messaged"),
-        ):
-            env[setting] = renames[default]
-        result = subprocess.run(
-            [sys.executable, "manage.py", "sync_airtable", "--json"],
-            cwd=PROJECT_DIR,
-            env=django_env(**env),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        env.update(renamed_settings(settings, renames))
+        result = manage("sync_airtable", "--json", env=django_env(**env))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["succeeded"] == 3
     assert "refused" not in result.stderr

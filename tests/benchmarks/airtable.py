@@ -7,33 +7,29 @@ limit off: the app's own cost. Run with `make bench-airtable`.
 """
 
 import datetime
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from tests.benchmarks import throwaway_database
 
 RECORDS = 10_000
 CHANGES = 1_000
 
 
 def main() -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-airtable-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outreach_site.settings")
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
+    with throwaway_database("airtable") as workdir:
+        _run(workdir)
+    return 0
 
-    django.setup()
+
+def _run(workdir: Path) -> None:
     from django.conf import settings
-    from django.core.management import call_command
 
     from leads.models import Lead
     from pipeline import sync
     from tests.fakes.airtable import FakeAirtable, record_fields
 
-    call_command("migrate", verbosity=0)
     # Airtable makes a client that went over wait 30 s; a shorter penalty (and wait) keeps the run bounded.
     penalty = 1.0
     with FakeAirtable(table=(record_fields(n) for n in range(1, RECORDS + 1)), penalty_seconds=penalty) as fake:
@@ -68,8 +64,6 @@ def main() -> int:
         started = time.perf_counter()
         fresh = sync.run(direction="pull").succeeded
         _report("pull, limit off, empty database (inserts)", fresh, time.perf_counter() - started)
-    shutil.rmtree(workdir, ignore_errors=True)
-    return 0
 
 
 def _report(label: str, count: int, seconds: float, *, ceiling: int = 0, fake=None, before: int = 0) -> None:

@@ -8,9 +8,10 @@ Prints messages/s at each concurrency and the ratio; exits 1 if the ratio is und
 
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from tests.benchmarks import throwaway_database
 
 LEADS = 200
 LATENCY = 0.3
@@ -36,21 +37,17 @@ def _measure(concurrency: int) -> float:
 
 
 def main() -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-generate-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outreach_site.settings")
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
+    with throwaway_database("generate") as workdir:
+        return _run(workdir)
 
-    django.setup()
-    from django.core.management import call_command
+
+def _run(workdir: Path) -> int:
     from django.test import override_settings
 
     from tests.builders import make_leads
     from tests.fakes.openai import API_KEY
     from tests.processes import free_port, running, wait_for_port
 
-    call_command("migrate", verbosity=0)
     make_leads(LEADS, company_description="We make tea for offices.")
     port = free_port()
     fake = [sys.executable, "-m", "tests.fakes.openai", str(port), str(LATENCY)]

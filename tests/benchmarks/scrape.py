@@ -8,11 +8,10 @@ ratio. Each site is its own port on 127.0.0.1, so each counts as a host.
 """
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 import time
+
+from tests.benchmarks import throwaway_database
 
 SITES = 200
 DELAY = 0.2
@@ -25,30 +24,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=SITES, help=f"local sites to scrape (default {SITES})")
     sites = max(1, min(parser.parse_args().sites, 1000))
-    workdir = tempfile.mkdtemp(prefix="bench-scrape-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir}/bench.sqlite3"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "outreach_site.settings"
-    os.environ["SCRAPER_ALLOW_PRIVATE"] = "true"  # the sites live on 127.0.0.1
-    os.environ["LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "WARNING")
-    try:
+    with throwaway_database("scrape", SCRAPER_ALLOW_PRIVATE="true"):  # the sites live on 127.0.0.1
         _run(sites)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _run(sites: int) -> None:
-    import django
-
-    django.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.test import override_settings
 
     from leads.models import Lead, SkipLog
     from pipeline import scraper
     from tests.fakes.websites import FakeWebsites, html_page
 
-    call_command("migrate", verbosity=0)
     default = settings.SCRAPER_CONCURRENCY
     rates = {}
     with FakeWebsites() as web:

@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from pipeline.fields import SETTINGS
+
 TOKEN = "patFakeToken0001.0123456789abcdef"
 BASE_ID = "appFakeBase000001"
 TABLE_ID = "tblFakeTable00001"
@@ -462,3 +464,9 @@ def use(fake: FakeAirtable, settings, var_dir) -> FakeAirtable:
     settings.REDIS_URL = ""
     settings.VAR_DIR = var_dir
     return fake
+
+
+def renamed_settings(settings, renames: Mapping[str, str]) -> dict[str, str]:
+    """The AIRTABLE_FIELD_* values for a table renamed by `rename_all` (old name -> new): setting -> new name."""
+    current = {name: getattr(settings, name) for name in SETTINGS.values()}
+    return {name: renames[field] for name, field in current.items() if field in renames}

@@ -2,8 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pipeline import airtable
-from pipeline.fields import SETTINGS
+from pipeline import airtable, fields, table_check
 
 
 class Command(BaseCommand):
@@ -11,7 +10,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            report = airtable.check()
+            report = table_check.check()
         except airtable.AirtableError as exc:
             raise CommandError(str(exc)) from exc
         write = self.stdout.write
@@ -24,9 +23,8 @@ class Command(BaseCommand):
         write("Field map:")
         for logical, (ref, found) in report.mapping.items():
             where = f"{found.name} ({found.id or 'id unknown'})" if found else "MISSING"
-            write(f"  {SETTINGS[logical]}={ref!r} -> {where}")
+            write(f"  {fields.SETTINGS[logical]}={ref!r} -> {where}")
         write(f"Unmapped table fields: {', '.join(report.unmapped) or 'none'}")
         write(f"Records: {report.record_count}")
         if report.missing:
-            names = ", ".join(f"{SETTINGS[logical]}={ref!r}" for logical, ref in report.missing.items())
-            raise CommandError(f"Mapped fields missing from the table: {names}")
+            raise CommandError(f"Mapped fields missing from the table: {fields.describe(report.missing)}")
