@@ -37,12 +37,12 @@ class HealthMiddleware:
 
 
 def _check_database() -> str | None:
-    from django.db import connection
+    from django.db import Error, connection
 
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the class name is the answer
+    except Error as exc:  # every database failure (refused, timed out, auth) is "not ready"
         connection.close_if_unusable_or_obsolete()
         return type(exc).__name__
     return None

@@ -1,7 +1,7 @@
 """The root of the services' error types.
 
 Each client module defines its own subclass (`AirtableError` in airtable.py,
-`LLMError` in llm.py, `ScrapeError` in scraper.py, `SendError` in sending) and is
+`LLMError` in llm.py, `ScrapeError` in fetcher.py, `SendError` in sending.py) and is
 the only module that raises it. `str(err)` is one line a person can act on: it
 names the variable, field or host to fix and never holds a key or a full address.
 """
