@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.db import connections
 
 from leads.models import OutboundEmail, SkipLog, Suppression
 from tests.browser import chromium_page, screenshot
@@ -33,6 +34,10 @@ def page(live_server, django_user_model):
         page.wait_for_url(f"{live_server.url}/admin/")
         page.base_url = live_server.url
         yield page
+        # Playwright's sync API runs the test in a greenlet with its own context, so the
+        # ORM opened a connection of its own there: close it, or it outlives the test
+        # database (PostgreSQL refuses to drop a database that has a session).
+        connections.close_all()
 
 
 def test_reviewer_logs_in_and_opens_the_leads_list(page):
