@@ -5,10 +5,11 @@ from django.contrib.admin import helpers
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django_q.tasks import async_task
 
-from leads.models import EmailStatus, Lead, OutboundEmail, SkipLog, Suppression
-from pipeline import engager, runs, unsubscribe
-from pipeline.errors import ServiceError
+from leads.models import EmailStatus, Lead, OutboundEmail, PipelineRun, SkipLog, Suppression
+from pipeline import engage, suppression
+from pipeline.jobs import tasks
 
 
 class HasMessageFilter(admin.SimpleListFilter):
@@ -127,23 +128,22 @@ class LeadAdmin(admin.ModelAdmin):
 
     @admin.action(description="Engage selected leads (preview first)", permissions=["change"])
     def engage_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
-        """Show what the engager would do with these leads; on confirmation, do it."""
+        """Show what the engager would do with these leads; on confirmation, queue it on the cluster.
+
+        A web request never waits on the mail server or Airtable: the cluster sends,
+        then pushes the outcomes, and Pipeline runs shows how it went.
+        """
         ids = list(queryset.values_list("pk", flat=True))
         if request.POST.get("post") == "yes":
-            try:
-                summary = runs.record("engage", lambda: engager.run(lead_ids=ids))
-            except ServiceError as err:
-                self.message_user(request, f"Nothing more was sent: {err}", messages.ERROR)
-                return None
-            skipped = ", ".join(f"{reason} {count}" for reason, count in summary.skipped.items()) or "none"
+            async_task(tasks.run_engage, lead_ids=ids, task_name=f"engage {len(ids)} leads from the admin")
             self.message_user(
                 request,
-                f"Sent {summary.succeeded}, skipped {sum(summary.skipped.values())} ({skipped}), "
-                f"deferred {summary.deferred}, failed {summary.failed}.",
-                messages.WARNING if summary.failed else messages.SUCCESS,
+                f"Queued on the cluster: the {len(ids)} selected leads are engaged within a minute, then their "
+                "outcomes are pushed to Airtable. Pipeline runs shows what was sent.",
+                messages.SUCCESS,
             )
             return None
-        preview = engager.run(lead_ids=ids, dry_run=True)
+        preview = engage.run(lead_ids=ids, dry_run=True)
         context = {
             **self.admin_site.each_context(request),
             "title": "Engage these leads?",
@@ -159,7 +159,7 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.action(description="Add to the suppression list (never email)", permissions=["change"])
     def suppress_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         addresses = [email for email in queryset.values_list("email", flat=True) if email.strip()]
-        added = unsubscribe.suppress_many(addresses, source="admin")
+        added = suppression.suppress_many(addresses, source="admin")
         self.message_user(
             request,
             f"{added} addresses added to the suppression list; {len(addresses) - added} were on it already "
@@ -238,4 +238,35 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     fields = [*readonly_fields[:6], "status", "error", *readonly_fields[6:]]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(PipelineRun)
+class PipelineRunAdmin(admin.ModelAdmin):
+    """Read-only: a run is a record of what happened."""
+
+    list_display = [
+        "started_at",
+        "job",
+        "outcome",
+        "dry_run",
+        "processed",
+        "succeeded",
+        "skipped_total",
+        "deferred",
+        "failed",
+        "finished_at",
+    ]
+    list_filter = ["job", "outcome", "dry_run"]
+    search_fields = ["error"]
+    ordering = ["-started_at", "-id"]
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -1,5 +1,6 @@
 """The data: leads mirrored from Airtable, why each was skipped, who must not be
-emailed, and every email sent. Addresses are compared case-insensitively."""
+emailed, every email sent, and every run of a pipeline job. Addresses are compared
+case-insensitively."""
 
 from django.db import models
 from django.db.models import Q
@@ -28,6 +29,16 @@ class SkipReason(models.TextChoices):
     ALREADY_CONTACTED = "already_contacted"
     STATUS_FILTERED = "status_filtered"
     CONFIDENCE_FILTERED = "confidence_filtered"
+
+
+class LeadStatus(models.TextChoices):
+    """The engagement statuses the app writes; a person may write any other in Airtable."""
+
+    CONTACTED = "Contacted"  # emailed, no answer yet
+    REPLIED = "Replied"
+    BOUNCED = "Bounced"
+    UNSUBSCRIBED = "Unsubscribed"
+    DO_NOT_CONTACT = "Do Not Contact"  # after a complaint
 
 
 class Lead(models.Model):
@@ -91,6 +102,54 @@ class Lead(models.Model):
         return bool(self.message_body.strip())
 
 
+class Job(models.TextChoices):
+    """What a `PipelineRun` ran: one name per job, whoever started it (a command, a task, the admin)."""
+
+    PIPELINE = "pipeline"  # every stage in order
+    SYNC = "sync"  # push, then pull
+    SYNC_PULL = "sync_pull"
+    SYNC_PUSH = "sync_push"
+    SCRAPE = "scrape"
+    GENERATE = "generate"
+    ENGAGE = "engage"
+
+
+class RunOutcome(models.TextChoices):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class PipelineRun(models.Model):
+    """One run of one job, with the counts of its summary; a failed run keeps its error's line."""
+
+    job = models.CharField(max_length=32, choices=Job)
+    dry_run = models.BooleanField(default=False)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=RunOutcome, default=RunOutcome.RUNNING)
+    processed = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=dict, blank=True, help_text="Reason code -> count.")
+    deferred = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(outcome__in=RunOutcome.values), name="pipelinerun_outcome_known"),
+            models.CheckConstraint(condition=Q(job__in=Job.values), name="pipelinerun_job_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
 class SkipLog(models.Model):
     """Why a stage left a lead alone. Engage entries carry a contract reason code."""
 
@@ -98,9 +157,7 @@ class SkipLog(models.Model):
     stage = models.CharField(max_length=10, choices=Stage)
     reason = models.CharField(max_length=32, choices=SkipReason, blank=True)
     detail = models.CharField(max_length=500, blank=True)
-    run = models.ForeignKey(
-        "pipeline.PipelineRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="skip_logs"
-    )
+    run = models.ForeignKey(PipelineRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="skip_logs")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

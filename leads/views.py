@@ -9,7 +9,8 @@ from django.views.decorators.http import require_http_methods
 
 from leads.models import SuppressionReason
 from outreach_site.logs import mask_email
-from pipeline import unsubscribe as unsubscribing
+from pipeline import suppression
+from pipeline.engage import unsubscribe as unsubscribing
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         return render(request, "leads/unsubscribe.html", {"state": "confirm", "address": email.recipient})
     source = "one-click" if request.POST.get("List-Unsubscribe") == "One-Click" else "link"
-    unsubscribing.suppress(email.recipient, reason=SuppressionReason.UNSUBSCRIBED, source=source)
+    suppression.suppress(email.recipient, reason=SuppressionReason.UNSUBSCRIBED, source=source)
     logger.info("unsubscribed", extra={"email": mask_email(email.recipient), "email_id": email.pk, "source": source})
     return render(request, "leads/unsubscribe.html", {"state": "done", "address": email.recipient})

@@ -59,7 +59,7 @@ class RedactSecretsFilter(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    """`2024-03-01 12:00:00 INFO pipeline.engager lead skipped lead_id=3 reason=no_email`."""
+    """`2024-03-01 12:00:00 INFO pipeline.engage.stage lead skipped lead_id=3 reason=no_email`."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -202,7 +202,7 @@ def _wait_for_scheduled_pipeline(worker: subprocess.Popen):
     import django
 
     django.setup()
-    from pipeline.models import PipelineRun, RunOutcome
+    from leads.models import PipelineRun, RunOutcome
 
     deadline = time.monotonic() + PIPELINE_TIMEOUT
     while time.monotonic() < deadline and worker.poll() is None:
@@ -214,8 +214,7 @@ def _wait_for_scheduled_pipeline(worker: subprocess.Popen):
 
 
 def _check(report: Report, *, run, airtable, smtp, renamed: dict[str, str], web_port: int) -> None:
-    from leads.models import EmailStatus, Lead, OutboundEmail, SkipLog
-    from pipeline.models import PipelineRun
+    from leads.models import EmailStatus, Lead, OutboundEmail, PipelineRun, SkipLog
 
     if not report.check(run is not None, f"the scheduled pipeline ran through the queue within {PIPELINE_TIMEOUT}s"):
         return

@@ -2,8 +2,7 @@
 
 import pytest
 
-from leads.models import SkipLog, Suppression
-from pipeline.models import PipelineRun
+from leads.models import PipelineRun, SkipLog, Suppression
 from tests.builders import make_lead
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static_storage")]
@@ -66,10 +65,10 @@ def test_skip_log_list_counts_each_reason_of_the_filtered_list(admin_client):
 def test_pipeline_runs_are_read_only_and_newest_first(admin_client):
     older = PipelineRun.objects.create(job="scrape")
     newer = PipelineRun.objects.create(job="engage")
-    response = admin_client.get("/admin/pipeline/pipelinerun/")
+    response = admin_client.get("/admin/leads/pipelinerun/")
     assert list(response.context_data["cl"].result_list) == [newer, older]
-    assert admin_client.get("/admin/pipeline/pipelinerun/add/").status_code == 403
-    page = admin_client.get(f"/admin/pipeline/pipelinerun/{older.pk}/change/").content.decode()
+    assert admin_client.get("/admin/leads/pipelinerun/add/").status_code == 403
+    page = admin_client.get(f"/admin/leads/pipelinerun/{older.pk}/change/").content.decode()
     assert 'name="_save"' not in page
 
 

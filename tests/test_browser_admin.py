@@ -1,14 +1,16 @@
 """The admin in a real browser: what a reviewer sees and clicks."""
 
 import re
+import time
 
 import pytest
 from django.db import connections
 
-from leads.models import OutboundEmail, SkipLog, Suppression
+from leads.models import Job, OutboundEmail, PipelineRun, RunOutcome, SkipLog, Suppression
 from tests.browser import chromium_page, screenshot
 from tests.builders import make_lead
 from tests.fakes.smtp import FakeSMTP
+from tests.processes import django_env, running
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -78,6 +80,24 @@ def smtp(settings, live_server):
         yield server
 
 
+@pytest.fixture
+def cluster(smtp, tmp_path, live_server):
+    """A real qcluster on the test database, sending into `smtp`: the admin only queues the engage."""
+    env = django_env(EMAIL_URL=smtp.email_url(), SITE_URL=live_server.url, AIRTABLE_API_KEY="", LOG_LEVEL="WARNING")
+    with running(["python", "manage.py", "qcluster"], env=env, log=tmp_path / "qcluster.log") as process:
+        yield process
+
+
+def _wait_for_the_engage_run(timeout: float = 60) -> PipelineRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = PipelineRun.objects.filter(job=Job.ENGAGE).exclude(outcome=RunOutcome.RUNNING).first()
+        if run is not None:
+            return run
+        time.sleep(0.3)
+    raise TimeoutError(f"the queued engage did not finish within {timeout}s")
+
+
 def _engage_through_the_preview(page, leads):
     page.goto(f"{page.base_url}/admin/leads/lead/")
     for lead in leads:
@@ -87,7 +107,7 @@ def _engage_through_the_preview(page, leads):
     page.wait_for_selector("#engage-preview")
 
 
-def test_engage_preview_shows_each_decision_then_sends_on_confirmation(page, smtp):
+def test_engage_preview_shows_each_decision_then_sends_on_confirmation(page, smtp, cluster):
     ada = make_lead(name="Ada Lovelace")
     nobody = make_lead(name="No Address", email="")
     _engage_through_the_preview(page, [ada, nobody])
@@ -98,16 +118,18 @@ def test_engage_preview_shows_each_decision_then_sends_on_confirmation(page, smt
     screenshot(page, "engage-preview")
     page.click("input[type=submit][value='Send now']")
     page.wait_for_selector(".messagelist")
-    assert "Sent 1" in page.locator(".messagelist").inner_text()
+    assert "Queued on the cluster: the 2 selected leads" in page.locator(".messagelist").inner_text()
+    assert _wait_for_the_engage_run().succeeded == 1
     assert smtp.recipients == [ada.email]
     assert OutboundEmail.objects.get().lead == ada
 
 
-def test_the_unsubscribe_link_of_a_received_email_suppresses_the_address(page, smtp):
+def test_the_unsubscribe_link_of_a_received_email_suppresses_the_address(page, smtp, cluster):
     lead = make_lead(name="Grace Hopper")
     _engage_through_the_preview(page, [lead])
     page.click("input[type=submit][value='Send now']")
     page.wait_for_selector(".messagelist")
+    _wait_for_the_engage_run()
     message = smtp.received[0].message
     link = re.search(r"<(http[^>]+/unsubscribe/[^>]+)>", message["List-Unsubscribe"]).group(1)
     assert link in message.get_body(("plain",)).get_content()

@@ -6,18 +6,25 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pipeline import progress, runs
+from leads.models import Job
+from pipeline import progress
 from pipeline.errors import ServiceError
+from pipeline.jobs import runs
 from pipeline.summary import StageSummary
 
 
 class StageCommand(BaseCommand):
     """Adds `--dry-run`, `--limit N` and `--json`; maps a stage that cannot run to exit 1.
 
-    Subclasses set `job` and implement `run_stage(*, limit, dry_run, progress, **options)`.
+    Subclasses set `job` (or override `job_for`) and implement
+    `run_stage(*, limit, dry_run, progress, **options)`.
     """
 
-    job = ""
+    job: Job
+
+    def job_for(self, options: dict[str, Any]) -> Job:
+        """The job this run is recorded as."""
+        return self.job
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -43,7 +50,7 @@ class StageCommand(BaseCommand):
         self.as_json = as_json
         try:
             summary = runs.record(
-                self.job,
+                self.job_for(options),
                 lambda: self.run_stage(limit=limit, dry_run=dry_run, progress=bar, **options),
                 dry_run=dry_run,
             )

@@ -27,7 +27,7 @@ def _run(workdir: Path) -> None:
     from django.conf import settings
 
     from leads.models import Lead
-    from pipeline import sync
+    from pipeline.airtable import sync
     from tests.fakes.airtable import FakeAirtable, record_fields
 
     # Airtable makes a client that went over wait 30 s; a shorter penalty (and wait) keeps the run bounded.

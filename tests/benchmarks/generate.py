@@ -23,13 +23,14 @@ def _measure(concurrency: int) -> float:
     from django.test import override_settings
 
     from leads.models import Lead
-    from pipeline import generator, llm
+    from pipeline import generate
+    from pipeline.generate import llm
 
     Lead.objects.update(message_subject="", message_body="", message_source="", message_generated_at=None)
     llm.reset()
     with override_settings(OPENAI_CONCURRENCY=concurrency):
         started = time.perf_counter()
-        summary = generator.run()
+        summary = generate.run()
         elapsed = time.perf_counter() - started
     ai = Lead.objects.filter(message_source="ai").count()
     assert summary.succeeded == ai == LEADS, (summary, ai)  # noqa: S101 - a benchmark of failures measures nothing

@@ -33,7 +33,7 @@ def _run(sites: int) -> None:
     from django.test import override_settings
 
     from leads.models import Lead, SkipLog
-    from pipeline import scraper
+    from pipeline import scrape
     from tests.fakes.websites import FakeWebsites, html_page
 
     default = settings.SCRAPER_CONCURRENCY
@@ -49,7 +49,7 @@ def _run(sites: int) -> None:
             )
             with override_settings(SCRAPER_CONCURRENCY=concurrency):
                 started = time.perf_counter()
-                summary = scraper.run()
+                summary = scrape.run()
                 elapsed = time.perf_counter() - started
             if summary.succeeded != sites:
                 raise SystemExit(f"only {summary.succeeded} of {sites} pages scraped at concurrency {concurrency}")

@@ -20,8 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pipeline.fields import SETTINGS
-
 TOKEN = "patFakeToken0001.0123456789abcdef"
 BASE_ID = "appFakeBase000001"
 TABLE_ID = "tblFakeTable00001"
@@ -468,5 +466,7 @@ def use(fake: FakeAirtable, settings, var_dir) -> FakeAirtable:
 
 def renamed_settings(settings, renames: Mapping[str, str]) -> dict[str, str]:
     """The AIRTABLE_FIELD_* values for a table renamed by `rename_all` (old name -> new): setting -> new name."""
+    from pipeline.airtable.fields import SETTINGS  # here: the fake itself runs before Django is set up
+
     current = {name: getattr(settings, name) for name in SETTINGS.values()}
     return {name: renames[field] for name, field in current.items() if field in renames}

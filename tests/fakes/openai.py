@@ -266,7 +266,7 @@ def _completion(model: str, content: str) -> bytes:
 @contextlib.contextmanager
 def serving(settings, **options: object) -> Iterator[FakeOpenAI]:
     """A running fake with the `OPENAI_*` settings pointed at it: no proxy, short timeout, no SDK retries."""
-    from pipeline import llm
+    from pipeline.generate import llm
 
     with FakeOpenAI(**options) as server:
         settings.OPENAI_API_KEY = server.api_key

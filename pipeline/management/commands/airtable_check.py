@@ -2,7 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pipeline import airtable, fields, table_check
+from pipeline import airtable
+from pipeline.airtable import check as table_check
+from pipeline.airtable import fields
 
 
 class Command(BaseCommand):

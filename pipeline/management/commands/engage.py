@@ -1,6 +1,7 @@
 from dataclasses import replace
 
-from pipeline import engager
+from leads.models import Job
+from pipeline import engage
 from pipeline.management.base import StageCommand
 from pipeline.summary import StageSummary
 
@@ -8,11 +9,11 @@ _COLUMNS = (("lead", 28), ("decision", 28), ("source", 9), ("subject", 0))
 
 
 class Command(StageCommand):
-    job = "engage"
+    job = Job.ENGAGE
     help = "Email the leads that pass the rules, once each; each skipped lead gets a reason."
 
     def run_stage(self, *, limit, dry_run, progress, **options) -> StageSummary:
-        summary = engager.run(limit=limit, dry_run=dry_run, progress=progress)
+        summary = engage.run(limit=limit, dry_run=dry_run, progress=progress)
         if dry_run and not self.as_json:
             self._print_table(summary)
             summary = replace(summary, items=())  # shown as the table, not again as lines

@@ -1,10 +1,11 @@
-from pipeline import generator
+from leads.models import Job
+from pipeline import generate
 from pipeline.management.base import StageCommand
 
 
 class Command(StageCommand):
     help = "Write a message for every lead without one: AI when the LLM answers well, else the fallback template."
-    job = "generate"
+    job = Job.GENERATE
 
     def run_stage(self, *, limit, dry_run, progress, **options):
-        return generator.run(limit=limit, dry_run=dry_run, progress=progress)
+        return generate.run(limit=limit, dry_run=dry_run, progress=progress)

@@ -1,10 +1,11 @@
-from pipeline import scraper
+from leads.models import Job
+from pipeline import scrape
 from pipeline.management.base import StageCommand
 
 
 class Command(StageCommand):
     help = "Describe each lead's company from its website; every site that fails is logged with its reason."
-    job = "scrape"
+    job = Job.SCRAPE
 
     def run_stage(self, *, limit, dry_run, progress, **options):
-        return scraper.run(limit=limit, dry_run=dry_run, progress=progress)
+        return scrape.run(limit=limit, dry_run=dry_run, progress=progress)

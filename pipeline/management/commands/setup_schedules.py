@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from pipeline import schedules, tasks
+from pipeline.jobs import schedules
 
 
 class Command(BaseCommand):
@@ -13,9 +13,4 @@ class Command(BaseCommand):
         if outcome.action in {"removed", "off"}:
             self.stdout.write(f"pipeline schedule: {outcome.action} (PIPELINE_SCHEDULE_MINUTES=0)")
             return
-        built = [step.job for step in tasks.built_steps()]
-        missing = [step.job for step in tasks.PIPELINE if step.job not in built]
-        runs = ", ".join(built) or "nothing yet"
-        self.stdout.write(f"pipeline schedule: {outcome.action}, every {outcome.minutes} minutes; runs {runs}")
-        if missing:
-            self.stdout.write(f"not built yet, not scheduled: {', '.join(missing)}")
+        self.stdout.write(f"pipeline schedule: {outcome.action}, every {outcome.minutes} minutes")

@@ -2,19 +2,23 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from pipeline import sync
+from leads.models import Job
+from pipeline import airtable
+from pipeline.jobs import tasks
 from pipeline.management.base import StageCommand
 
 
 class Command(StageCommand):
     help = "Pull Airtable records into leads and push local changes back, through the field map."
-    job = "sync"
+
+    def job_for(self, options: dict[str, Any]) -> Job:
+        return tasks.SYNC_JOBS[options["direction"]]
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
         parser.add_argument(
-            "--direction", choices=sync.DIRECTIONS, default="both", help="pull, push, or both (push first)."
+            "--direction", choices=airtable.DIRECTIONS, default="both", help="pull, push, or both (push first)."
         )
 
     def run_stage(self, *, limit, dry_run, progress, **options: Any):
-        return sync.run(direction=options["direction"], limit=limit, dry_run=dry_run, progress=progress)
+        return airtable.run(direction=options["direction"], limit=limit, dry_run=dry_run, progress=progress)

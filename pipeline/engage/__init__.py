@@ -1,0 +1,7 @@
+"""The engager: the rules (pure), claims, sending, unsubscribe links, and the engage stage,
+whose `run` this package hands on: `engage.run(...)`."""
+
+from pipeline.engage.sending import SendCause, SendError
+from pipeline.engage.stage import run
+
+__all__ = ["SendCause", "SendError", "run"]

@@ -1,0 +1,136 @@
+"""The email client: builds each message with its unsubscribe headers and hands it to
+Django's email backend (EMAIL_URL). The only module that raises `SendError`."""
+
+import smtplib
+from email.utils import make_msgid, parseaddr
+from enum import StrEnum
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+
+from outreach_site.logs import redact
+from pipeline.errors import ServiceError
+
+
+class SendCause(StrEnum):
+    """The only causes a SendError carries."""
+
+    AUTH = "auth"  # the login was refused
+    UNREACHABLE = "unreachable"  # no connection to the server
+    REFUSED = "refused"  # the server answered no to the sender, the recipient or the message
+    DISCONNECTED = "disconnected"  # the connection broke while the message was handed over
+    NOT_ACCEPTED = "not_accepted"  # the backend returned without taking the message
+
+
+class SendError(ServiceError):
+    """An email could not be handed over. `maybe_delivered` is True when the server may
+    have accepted it before the failure (a dropped connection, a timeout): such an
+    email is left for a person to check, never sent again automatically."""
+
+    causes = SendCause
+
+    def __init__(self, message: str, *, cause: str, permanent: bool = False, maybe_delivered: bool = False) -> None:
+        super().__init__(message, cause=cause, permanent=permanent)
+        self.maybe_delivered = maybe_delivered
+
+
+def _server() -> str:
+    return f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+
+
+def _reason(exc: BaseException) -> str:
+    """One short line for a library error, without addresses."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return redact(f"{exc.smtp_code} {' '.join(text.split())}")[:200]
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return redact(" ".join(str(exc).split()))[:200] or type(exc).__name__
+
+
+def open_connection() -> BaseEmailBackend:
+    """One open connection for a batch of emails; raises SendError when the server cannot be reached."""
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except smtplib.SMTPAuthenticationError as exc:
+        raise SendError(
+            f"The SMTP server {_server()} refused the login ({_reason(exc)}): check the user and password in EMAIL_URL",
+            cause=SendCause.AUTH,
+            permanent=True,
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SendError(
+            f"Could not connect to the SMTP server {_server()} (EMAIL_URL): {_reason(exc)}", cause=SendCause.UNREACHABLE
+        ) from exc
+    return connection
+
+
+def compose_body(body: str, *, unsubscribe_url: str) -> str:
+    """The message followed by the postal address and an unsubscribe line (CAN-SPAM)."""
+    return (
+        f"{body.rstrip()}\n\n"
+        f"--\n"
+        f"{settings.OUTREACH_POSTAL_ADDRESS}\n"
+        f"Not interested? Unsubscribe with one click: {unsubscribe_url}\n"
+    )
+
+
+def build_message(
+    *, to: str, subject: str, body: str, unsubscribe_url: str, connection: BaseEmailBackend | None = None
+) -> EmailMessage:
+    """A plain-text email with From, Reply-To and the RFC 8058 one-click unsubscribe headers.
+
+    `body` is sent as given: pass it through `compose_body` first.
+    """
+    from_address = parseaddr(settings.OUTREACH_FROM_EMAIL)[1]
+    headers = {
+        "List-Unsubscribe": f"<{unsubscribe_url}>, <mailto:{from_address}?subject=unsubscribe>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        # Our own id, recorded before sending: it names the message in the provider's logs.
+        "Message-ID": make_msgid(domain=from_address.rpartition("@")[2] or "localhost"),
+    }
+    return EmailMessage(
+        subject=" ".join(subject.split()),  # a header: one line, or Django refuses it
+        body=body,
+        from_email=settings.OUTREACH_FROM_EMAIL,
+        to=[to],
+        reply_to=[settings.OUTREACH_REPLY_TO] if settings.OUTREACH_REPLY_TO else None,
+        headers=headers,
+        connection=connection,
+    )
+
+
+def send(message: EmailMessage, connection: BaseEmailBackend) -> str:
+    """Hand one message to the open connection; returns its Message-ID, raises SendError."""
+    try:
+        count = connection.send_messages([message])
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = sorted({code for code, _ in exc.recipients.values()})
+        raise SendError(
+            f"The SMTP server refused the recipient ({', '.join(map(str, codes))})",
+            cause=SendCause.REFUSED,
+            permanent=all(code >= 500 for code in codes),
+        ) from exc
+    except smtplib.SMTPResponseException as exc:  # a refusal of the sender or of the message itself
+        raise SendError(
+            f"The SMTP server refused the message: {_reason(exc)}",
+            cause=SendCause.REFUSED,
+            permanent=exc.smtp_code >= 500,
+        ) from exc
+    except smtplib.SMTPServerDisconnected as exc:
+        raise SendError(
+            f"The SMTP server {_server()} closed the connection: {_reason(exc)}",
+            cause=SendCause.DISCONNECTED,
+            maybe_delivered=True,
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:  # TimeoutError is an OSError
+        raise SendError(
+            f"Sending through {_server()} failed: {_reason(exc)}", cause=SendCause.DISCONNECTED, maybe_delivered=True
+        ) from exc
+    if count != 1:
+        raise SendError(f"The email backend {settings.EMAIL_BACKEND} accepted no message", cause=SendCause.NOT_ACCEPTED)
+    return message.extra_headers["Message-ID"]

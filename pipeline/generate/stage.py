@@ -1,0 +1,239 @@
+"""Stage: lead -> message. An AI message when the LLM answers well, else the fallback.
+
+Which leads: those not yet contacted (no OutboundEmail) whose message is empty, and,
+while an API key is set, those whose message is the fallback, so that a lead that
+got the template while the LLM was down gets a real message on a later run. A
+message written by the model or by a person is left alone; clear it in the admin
+to have it written again.
+
+A person's message (Airtable's CUSTOM_MESSAGE) is kept as `manual` when it passes
+the same checks as the model's answer. Calls run on a pool of OPENAI_CONCURRENCY
+threads that only talk to the LLM; the database is read and written here, in the
+calling thread, in bulk.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from leads.models import Lead, MessageSource, OutboundEmail, SkipReason
+from pipeline import message as messages
+from pipeline.generate import llm, prompts
+from pipeline.generate.llm import LLMCause
+from pipeline.progress import NO_PROGRESS, Progress
+from pipeline.summary import StageSummary, Tally
+
+logger = logging.getLogger(__name__)
+
+# Leads written per bulk update; also how often progress reaches the database.
+_STORE_BATCH = 500
+# A lead whose call meets a 429 is tried again after the shared pause, this many times in all.
+_RATE_LIMIT_ROUNDS = 5
+_MESSAGE_FIELDS = ["message_subject", "message_body", "message_source", "message_grounding", "message_generated_at"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """Why a lead gets the fallback: an LLMCause, and one line of detail."""
+
+    cause: LLMCause
+    detail: str
+
+
+class _Breaker:
+    """Tripped by the first failure no other call can escape (dead server, bad key, proxy refused).
+
+    Threads check it before calling, so the rest of the batch goes to the fallback at once.
+    """
+
+    def __init__(self) -> None:
+        self.failure: _Failure | None = None
+
+    def trip(self, failure: _Failure) -> None:
+        if self.failure is None:
+            self.failure = failure
+
+
+def run(
+    *,
+    limit: int | None = None,
+    dry_run: bool = False,
+    progress: Progress = NO_PROGRESS,
+    lead_ids: list[int] | None = None,
+) -> StageSummary:
+    """Give every lead without a usable message one (ai, manual or fallback); never raises for the LLM.
+
+    A dry run makes the same calls and lists each lead's source and subject, but stores nothing.
+    """
+    tally = Tally(stage="generate", dry_run=dry_run)
+    notes = _Notes(pauses_before=llm.rate_limit_pauses())
+    leads = _pending(limit=limit, lead_ids=lead_ids)
+    progress.start(len(leads), "Generating messages")
+    context = prompts.Context(offer=settings.OUTREACH_OFFER, sender=messages.sender_name())
+
+    to_generate, to_store = [], []
+    for lead in leads:
+        manual = _manual_message(lead)
+        if isinstance(manual, messages.Message):
+            to_store.append(_set_message(lead, manual, grounding=""))
+            progress.advance()
+        else:
+            notes.manual_rejected(manual)
+            to_generate.append(lead)
+    for lead, answer in _answers(to_generate, context):
+        to_store.append(_with_answer(lead, answer, notes))
+        if not dry_run and len(to_store) >= _STORE_BATCH:
+            _store(to_store, tally)
+            to_store = []
+        progress.advance()
+
+    if dry_run:
+        tally.succeeded = tally.processed = len(leads)
+        tally.items = [_item(lead, notes.reasons.get(lead.pk, "")) for lead in leads]
+    else:
+        _store(to_store, tally)
+    notes.log()
+    return tally.summary()
+
+
+@dataclass(slots=True)
+class _Notes:
+    """What a run tells the log: one line per cause with its count, never one per lead."""
+
+    pauses_before: int
+    failures: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, str] = field(default_factory=dict)  # cause -> the first error's line
+    reasons: dict[int, str] = field(default_factory=dict)  # lead id -> cause, for the dry-run listing
+    rejected: Counter[str] = field(default_factory=Counter)  # why a person's message failed a check
+
+    def fell_back(self, lead: Lead, failure: _Failure) -> None:
+        self.failures[failure.cause] += 1
+        self.samples.setdefault(failure.cause, failure.detail)
+        self.reasons[lead.pk] = failure.cause
+
+    def manual_rejected(self, reason: str | None) -> None:
+        if reason is not None:
+            self.rejected[reason] += 1
+
+    def log(self) -> None:
+        failures = Counter(self.failures)
+        if no_key := failures.pop(LLMCause.NO_KEY, 0):
+            logger.warning(
+                "OpenAI API key not set; every lead gets the fallback message",
+                extra={"setting": "OPENAI_API_KEY", "count": no_key},
+            )
+        for cause, count in sorted(failures.items()):
+            logger.warning(
+                "message fell back to the template",
+                extra={"cause": cause, "count": count, "error": self.samples[cause]},
+            )
+        for reason, count in sorted(self.rejected.items()):
+            logger.warning(
+                "custom message failed the checks; generated instead", extra={"count": count, "reason": reason}
+            )
+        if pauses := llm.rate_limit_pauses() - self.pauses_before:
+            logger.info("OpenAI rate limited; all calls paused", extra={"pauses": pauses})
+
+
+def _with_answer(lead: Lead, answer: messages.Message | _Failure, notes: _Notes) -> Lead:
+    """The lead with its AI message, or with the fallback when the call or the checks failed."""
+    grounding = prompts.LeadData.of(lead).company_description
+    if not isinstance(answer, _Failure):
+        return _set_message(lead, answer, grounding=grounding)
+    notes.fell_back(lead, answer)
+    return _set_message(lead, messages.fallback_for(lead), grounding=grounding)
+
+
+def _pending(*, limit: int | None, lead_ids: list[int] | None) -> list[Lead]:
+    contacted = Exists(OutboundEmail.objects.filter(lead=OuterRef("pk")))
+    needs_message = Q(message_body__regex=r"^\s*$")
+    if llm.is_configured():
+        needs_message |= Q(message_source=MessageSource.FALLBACK)
+    leads = Lead.objects.filter(needs_message).exclude(contacted).order_by("pk")
+    if lead_ids is not None:
+        leads = leads.filter(pk__in=lead_ids)
+    return list(leads[:limit] if limit is not None else leads)
+
+
+def _manual_message(lead: Lead) -> messages.Message | str | None:
+    """The person's message when it passes the checks; else why it failed (None: there is none)."""
+    text = lead.custom_message.strip()
+    if not text:
+        return None
+    default_subject = messages.fallback(company=lead.company_name).subject
+    try:
+        return prompts.parse(text, default_subject=default_subject, source=MessageSource.MANUAL)
+    except prompts.UnusableAnswer as exc:
+        return str(exc)
+
+
+def _answers(leads: list[Lead], context: prompts.Context) -> Iterator[tuple[Lead, messages.Message | _Failure]]:
+    """Each lead with its checked AI message or the failure, in the order the answers come."""
+    if not leads:
+        return
+    if not llm.is_configured():
+        for lead in leads:
+            yield lead, _Failure(LLMCause.NO_KEY, "OPENAI_API_KEY is not set")
+        return
+    breaker = _Breaker()
+    workers = max(1, min(settings.OPENAI_CONCURRENCY, len(leads)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="generate") as pool:
+        futures = {pool.submit(_generate_one, prompts.LeadData.of(lead), context, breaker): lead for lead in leads}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _generate_one(lead: prompts.LeadData, context: prompts.Context, breaker: _Breaker) -> messages.Message | _Failure:
+    """One lead's call and checks, in a pool thread: no database here, only the LLM."""
+    failure = _Failure(LLMCause.RATE_LIMITED, "")
+    for _ in range(_RATE_LIMIT_ROUNDS):
+        if breaker.failure is not None:
+            return breaker.failure
+        try:
+            return prompts.parse(llm.complete(prompts.messages(lead, context)))
+        except prompts.UnusableAnswer as exc:
+            return _Failure(LLMCause.BAD_ANSWER, str(exc))
+        except llm.LLMError as exc:
+            failure = _Failure(exc.cause, str(exc))
+            if exc.permanent or exc.cause in llm.FATAL_CAUSES:
+                breaker.trip(failure)
+                return failure
+            if exc.cause != LLMCause.RATE_LIMITED:
+                return failure
+            # Rate limited: the client's shared pause holds the next call back; try again.
+    return failure
+
+
+def _set_message(lead: Lead, message: messages.Message, *, grounding: str) -> Lead:
+    lead.message_subject = message.subject
+    lead.message_body = message.body
+    lead.message_source = message.source
+    lead.message_grounding = grounding
+    lead.message_generated_at = timezone.now()
+    return lead
+
+
+def _store(leads: list[Lead], tally: Tally) -> None:
+    """Write the messages in bulk, except to leads contacted since they were read."""
+    tally.processed += len(leads)
+    if not leads:
+        return
+    # The engager may have sent to a lead while its message was being written; that
+    # lead keeps the message it was sent with. The condition is part of the UPDATE,
+    # so there is no gap between the check and the write.
+    not_contacted = Lead.objects.exclude(Exists(OutboundEmail.objects.filter(lead=OuterRef("pk"))))
+    written = not_contacted.bulk_update(leads, fields=_MESSAGE_FIELDS, batch_size=_STORE_BATCH)
+    tally.succeeded += written
+    if written < len(leads):
+        tally.skipped[SkipReason.ALREADY_CONTACTED.value] += len(leads) - written
+
+
+def _item(lead: Lead, reason: str) -> dict:
+    item = {"lead": lead.pk, "source": lead.message_source, "subject": lead.message_subject}
+    return {**item, "reason": reason} if reason else item

@@ -1,0 +1,54 @@
+"""The schedules the cluster runs, kept in step with the settings by `manage.py setup_schedules`."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.utils import timezone
+from django_q.models import Schedule
+
+PIPELINE_SCHEDULE = "outreach pipeline"  # Schedule.name: how this module finds its own row
+PIPELINE_TASK = "pipeline.jobs.tasks.run_pipeline"
+_MAX_MINUTES = 32767  # Schedule.minutes is a PositiveSmallIntegerField
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    action: str  # created | updated | unchanged | removed | off
+    minutes: int
+
+
+def ensure_pipeline_schedule(*, now: datetime | None = None) -> Outcome:
+    """Make the pipeline's schedule match PIPELINE_SCHEDULE_MINUTES (0: no schedule).
+
+    Running it again with the same settings changes nothing. Raises
+    ImproperlyConfigured for an interval Schedule cannot hold.
+    """
+    minutes = settings.PIPELINE_SCHEDULE_MINUTES
+    if not 0 <= minutes <= _MAX_MINUTES:
+        raise ImproperlyConfigured(f"PIPELINE_SCHEDULE_MINUTES must be between 0 and {_MAX_MINUTES}, not {minutes}")
+    now = now or timezone.now()
+    wanted = {"func": PIPELINE_TASK, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1}
+    with transaction.atomic():
+        # Locked, so that two set-ups at once (two containers starting) leave one row.
+        rows = list(Schedule.objects.select_for_update().filter(name=PIPELINE_SCHEDULE).order_by("id"))
+        if minutes == 0:
+            for row in rows:
+                row.delete()
+            return Outcome("removed" if rows else "off", 0)
+        if not rows:
+            Schedule.objects.create(name=PIPELINE_SCHEDULE, next_run=now, **wanted)
+            return Outcome("created", minutes)
+        schedule, duplicates = rows[0], rows[1:]
+        for row in duplicates:
+            row.delete()
+        if all(getattr(schedule, name) == value for name, value in wanted.items()) and not duplicates:
+            return Outcome("unchanged", minutes)
+        for name, value in wanted.items():
+            setattr(schedule, name, value)
+        # A shorter interval takes effect now, not after the old, longer wait.
+        schedule.next_run = min(schedule.next_run or now, now + timedelta(minutes=minutes))
+        schedule.save()
+        return Outcome("updated", minutes)
