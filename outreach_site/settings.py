@@ -35,6 +35,23 @@ def _bool(name: str, *, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
 
 
+def _number(name: str, *, default: float, minimum: float, maximum: float | None = None, kind: type = int):
+    """A numeric variable within [minimum, maximum]; anything else stops start-up with one line naming it."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    wanted = f"{'a whole number' if kind is int else 'a number'} " + (
+        f"from {minimum:g} to {maximum:g}" if maximum is not None else f"of at least {minimum:g}"
+    )
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be {wanted}, not {raw!r}") from None
+    if not minimum <= value <= (maximum if maximum is not None else float("inf")):  # NaN fails here too
+        raise ImproperlyConfigured(f"{name} must be {wanted}, not {raw!r}")
+    return value
+
+
 # --- Django -------------------------------------------------------------------
 DEBUG = _bool("DEBUG", default=False)
 # Empty by default: the embedded set-up then keeps a random key in var/secret_key.
@@ -144,7 +161,7 @@ SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
 # embedded set-up is plain HTTP on a laptop, where secure cookies would break login.
 SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=SECURE_SSL_REDIRECT)
 CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", default=SECURE_SSL_REDIRECT)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_SECONDS = _number("SECURE_HSTS_SECONDS", default=0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -164,7 +181,7 @@ EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
 EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
 EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+EMAIL_TIMEOUT = _number("EMAIL_TIMEOUT", default=30, minimum=1, maximum=3600)
 
 # --- Airtable ---------------------------------------------------------------------
 AIRTABLE_API_KEY = env.str("AIRTABLE_API_KEY", default="")
@@ -186,13 +203,15 @@ AIRTABLE_FIELD_CUSTOM_MESSAGE = env.str("AIRTABLE_FIELD_CUSTOM_MESSAGE", default
 AIRTABLE_FIELD_ENGAGEMENT_STATUS = env.str("AIRTABLE_FIELD_ENGAGEMENT_STATUS", default="Engagement Status")
 AIRTABLE_FIELD_DATE_MESSAGED = env.str("AIRTABLE_FIELD_DATE_MESSAGED", default="Date Messaged")
 AIRTABLE_FIELD_SKIP_REASON = env.str("AIRTABLE_FIELD_SKIP_REASON", default="")
-AIRTABLE_TIMEOUT = env.float("AIRTABLE_TIMEOUT", default=30.0)
+AIRTABLE_TIMEOUT = _number("AIRTABLE_TIMEOUT", default=30.0, minimum=0.1, maximum=600, kind=float)
 # Airtable allows 5 requests/s per base; the pacer keeps every process under this.
-AIRTABLE_REQUESTS_PER_SECOND = env.float("AIRTABLE_REQUESTS_PER_SECOND", default=5.0)
+AIRTABLE_REQUESTS_PER_SECOND = _number("AIRTABLE_REQUESTS_PER_SECOND", default=5.0, minimum=0, maximum=1000, kind=float)
 # Tries after the first, for 429, 5xx and network errors; after a 429 Airtable makes a client wait 30 s.
-AIRTABLE_MAX_RETRIES = env.int("AIRTABLE_MAX_RETRIES", default=5)
-AIRTABLE_RETRY_429_SECONDS = env.float("AIRTABLE_RETRY_429_SECONDS", default=30.0)
-AIRTABLE_RETRY_BACKOFF_SECONDS = env.float("AIRTABLE_RETRY_BACKOFF_SECONDS", default=1.0)
+AIRTABLE_MAX_RETRIES = _number("AIRTABLE_MAX_RETRIES", default=5, minimum=0, maximum=20)
+AIRTABLE_RETRY_429_SECONDS = _number("AIRTABLE_RETRY_429_SECONDS", default=30.0, minimum=0, maximum=600, kind=float)
+AIRTABLE_RETRY_BACKOFF_SECONDS = _number(
+    "AIRTABLE_RETRY_BACKOFF_SECONDS", default=1.0, minimum=0, maximum=600, kind=float
+)
 
 # --- LLM --------------------------------------------------------------------------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
@@ -207,16 +226,16 @@ OPENAI_PROXY = next(
     ),
     "",
 )
-OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=30.0)
-OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
-OPENAI_CONCURRENCY = env.int("OPENAI_CONCURRENCY", default=8)
+OPENAI_TIMEOUT = _number("OPENAI_TIMEOUT", default=30.0, minimum=0.1, maximum=600, kind=float)
+OPENAI_MAX_RETRIES = _number("OPENAI_MAX_RETRIES", default=2, minimum=0, maximum=10)
+OPENAI_CONCURRENCY = _number("OPENAI_CONCURRENCY", default=8, minimum=1, maximum=256)
 
 # --- Scraper ----------------------------------------------------------------------
-SCRAPER_CONCURRENCY = env.int("SCRAPER_CONCURRENCY", default=16)
-SCRAPER_PER_HOST = env.int("SCRAPER_PER_HOST", default=2)
-SCRAPER_TIMEOUT = env.float("SCRAPER_TIMEOUT", default=10.0)
-SCRAPER_MAX_BYTES = env.int("SCRAPER_MAX_BYTES", default=2_000_000)
-SCRAPER_RETRY_HOURS = env.int("SCRAPER_RETRY_HOURS", default=24)
+SCRAPER_CONCURRENCY = _number("SCRAPER_CONCURRENCY", default=16, minimum=1, maximum=256)
+SCRAPER_PER_HOST = _number("SCRAPER_PER_HOST", default=2, minimum=1, maximum=256)
+SCRAPER_TIMEOUT = _number("SCRAPER_TIMEOUT", default=10.0, minimum=0.1, maximum=600, kind=float)
+SCRAPER_MAX_BYTES = _number("SCRAPER_MAX_BYTES", default=2_000_000, minimum=1024)
+SCRAPER_RETRY_HOURS = _number("SCRAPER_RETRY_HOURS", default=24, minimum=0)
 # For tests only: lets the scraper fetch loopback addresses (private and metadata ones stay refused).
 SCRAPER_ALLOW_PRIVATE = _bool("SCRAPER_ALLOW_PRIVATE", default=False)
 
@@ -228,22 +247,21 @@ OUTREACH_OFFER = env.str(
     default="We help small sales teams turn their lead lists into personal first emails, without the busywork.",
 )
 OUTREACH_POSTAL_ADDRESS = env.str("OUTREACH_POSTAL_ADDRESS", default="Example Co, 1 Main Street, Springfield, USA")
-OUTREACH_DAILY_CAP = env.int("OUTREACH_DAILY_CAP", default=50)
-OUTREACH_RECONTACT_DAYS = env.int("OUTREACH_RECONTACT_DAYS", default=90)
+OUTREACH_DAILY_CAP = _number("OUTREACH_DAILY_CAP", default=50, minimum=0)
+OUTREACH_RECONTACT_DAYS = _number("OUTREACH_RECONTACT_DAYS", default=90, minimum=0)
 OUTREACH_EXCLUDED_STATUSES = _csv("OUTREACH_EXCLUDED_STATUSES", "Do Not Contact,Unsubscribed,Bounced,Replied")
 OUTREACH_EXCLUDED_CONFIDENCE = _csv("OUTREACH_EXCLUDED_CONFIDENCE", "")
 OUTREACH_CHECK_DELIVERABILITY = _bool("OUTREACH_CHECK_DELIVERABILITY", default=False)
-OUTREACH_BATCH_SIZE = env.int("OUTREACH_BATCH_SIZE", default=200)
+OUTREACH_BATCH_SIZE = _number("OUTREACH_BATCH_SIZE", default=200, minimum=1, maximum=10_000)
 
 # --- Queue (django-q2) ---------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)
-Q_MAX_ATTEMPTS = env.int("Q_MAX_ATTEMPTS", default=2)
-if Q_TIMEOUT < 1 or Q_MAX_ATTEMPTS < 1:  # django-q2 reads 0 as "no timeout" and "retry forever"
-    raise ImproperlyConfigured("Q_TIMEOUT and Q_MAX_ATTEMPTS must be 1 or more")
+# At least 1: django-q2 reads 0 as "no timeout" and "retry forever".
+Q_TIMEOUT = _number("Q_TIMEOUT", default=1800, minimum=1)
+Q_MAX_ATTEMPTS = _number("Q_MAX_ATTEMPTS", default=2, minimum=1, maximum=100)
 Q_CLUSTER = {
     "name": "outreach",
-    "workers": env.int("Q_WORKERS", default=2),
+    "workers": _number("Q_WORKERS", default=2, minimum=1, maximum=256),
     # django-q2 requires timeout < retry, or a slow task is handed out twice.
     "timeout": Q_TIMEOUT,
     "retry": Q_TIMEOUT + 300,
@@ -261,7 +279,8 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
-PIPELINE_SCHEDULE_MINUTES = env.int("PIPELINE_SCHEDULE_MINUTES", default=60)
+# Schedule.minutes is a PositiveSmallIntegerField: 32767 at most.
+PIPELINE_SCHEDULE_MINUTES = _number("PIPELINE_SCHEDULE_MINUTES", default=60, minimum=0, maximum=32767)
 
 # --- Logging -------------------------------------------------------------------------
 LOGGING = {

@@ -2,9 +2,16 @@
 
 import json
 import logging
+import re
+import runpy
 import subprocess
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from outreach_site import logs
+from outreach_site import settings as settings_module
 from tests.processes import django_env, manage
 
 PRODUCTION = {
@@ -64,3 +71,86 @@ def test_mask_email_keeps_the_first_letter_and_the_domain():
     assert logs.mask_email("Jane.Doe@Acme.com") == "J***@Acme.com"
     assert logs.mask_email("") == ""
     assert logs.mask_email("not-an-address") == "n***"
+
+
+# Every numeric variable: a value it must refuse for not being a number, and one out of its range.
+NUMERIC = {
+    "SECURE_HSTS_SECONDS": "-1",
+    "EMAIL_TIMEOUT": "0",
+    "AIRTABLE_TIMEOUT": "0",
+    "AIRTABLE_REQUESTS_PER_SECOND": "-5",
+    "AIRTABLE_MAX_RETRIES": "-1",
+    "AIRTABLE_RETRY_429_SECONDS": "-1",
+    "AIRTABLE_RETRY_BACKOFF_SECONDS": "-0.5",
+    "OPENAI_TIMEOUT": "0",
+    "OPENAI_MAX_RETRIES": "-1",
+    "OPENAI_CONCURRENCY": "0",
+    "SCRAPER_CONCURRENCY": "0",
+    "SCRAPER_PER_HOST": "0",
+    "SCRAPER_TIMEOUT": "-1",
+    "SCRAPER_MAX_BYTES": "10",
+    "SCRAPER_RETRY_HOURS": "-1",
+    "OUTREACH_DAILY_CAP": "-5",
+    "OUTREACH_RECONTACT_DAYS": "-1",
+    "OUTREACH_BATCH_SIZE": "0",
+    "Q_TIMEOUT": "0",
+    "Q_MAX_ATTEMPTS": "0",
+    "Q_WORKERS": "0",
+    "PIPELINE_SCHEDULE_MINUTES": "100000",
+}
+SETTINGS_FILE = Path(settings_module.__file__)
+
+
+def _load_settings(monkeypatch, name: str, value: str) -> None:
+    """Evaluates settings.py afresh with one variable set, as start-up does."""
+    monkeypatch.setenv(name, value)
+    runpy.run_path(str(SETTINGS_FILE))
+
+
+def test_every_numeric_setting_goes_through_the_checked_reader():
+    source = SETTINGS_FILE.read_text()
+    assert "env.int(" not in source
+    assert "env.float(" not in source
+    assert set(re.findall(r'_number\(\s*"(\w+)"', source)) == set(NUMERIC)
+
+
+@pytest.mark.parametrize("name", sorted(NUMERIC))
+@pytest.mark.parametrize("kind", ["not a number", "out of range"])
+def test_a_bad_number_is_refused_with_the_variable_and_the_value(monkeypatch, name, kind):
+    value = {"not a number": "abc", "out of range": NUMERIC[name]}[kind]
+    with pytest.raises(ImproperlyConfigured) as caught:
+        _load_settings(monkeypatch, name, value)
+    message = str(caught.value)
+    assert message.startswith(f"{name} must be ")
+    assert message.endswith(f", not {value!r}")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "wanted"), [("fast", "a number from 0.1 to 600"), ("nan", "a number from 0.1 to 600")]
+)
+def test_a_float_setting_names_its_range(monkeypatch, value, wanted):
+    with pytest.raises(ImproperlyConfigured, match=f"OPENAI_TIMEOUT must be {wanted}, not '{value}'"):
+        _load_settings(monkeypatch, "OPENAI_TIMEOUT", value)
+
+
+def test_a_whole_number_refuses_a_fraction(monkeypatch):
+    with pytest.raises(
+        ImproperlyConfigured, match="OUTREACH_DAILY_CAP must be a whole number of at least 0, not '2.5'"
+    ):
+        _load_settings(monkeypatch, "OUTREACH_DAILY_CAP", "2.5")
+
+
+def test_good_numbers_are_read_and_empty_means_the_default(monkeypatch):
+    monkeypatch.setenv("OUTREACH_DAILY_CAP", " 7 ")
+    monkeypatch.setenv("OPENAI_TIMEOUT", "2.5")
+    monkeypatch.setenv("SCRAPER_CONCURRENCY", "")
+    loaded = runpy.run_path(str(SETTINGS_FILE))
+    assert (loaded["OUTREACH_DAILY_CAP"], loaded["OPENAI_TIMEOUT"], loaded["SCRAPER_CONCURRENCY"]) == (7, 2.5, 16)
+
+
+def test_start_up_stops_with_one_line_naming_the_variable():
+    result = _manage("check", OUTREACH_DAILY_CAP="abc")
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.endswith("OUTREACH_DAILY_CAP must be a whole number of at least 0, not 'abc'")

@@ -182,7 +182,7 @@ def _answers(leads: list[Lead], context: prompts.Context) -> Iterator[tuple[Lead
             yield lead, _Failure(LLMCause.NO_KEY, "OPENAI_API_KEY is not set")
         return
     breaker = _Breaker()
-    workers = max(1, min(settings.OPENAI_CONCURRENCY, len(leads)))
+    workers = min(settings.OPENAI_CONCURRENCY, len(leads))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="generate") as pool:
         futures = {pool.submit(_generate_one, prompts.LeadData.of(lead), context, breaker): lead for lead in leads}
         for future in as_completed(futures):

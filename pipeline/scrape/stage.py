@@ -126,8 +126,8 @@ def _scrape_one(client: fetch.Fetcher, url: str) -> Outcome:
 
 def _fetch_all(jobs: dict[str, list], *, fetch_one: Callable[[str], Outcome]) -> Iterator[tuple[str, Outcome]]:
     """Yield (url, outcome) as fetches finish, at most SCRAPER_CONCURRENCY at once and SCRAPER_PER_HOST per host."""
-    concurrency = max(1, settings.SCRAPER_CONCURRENCY)
-    per_host = max(1, settings.SCRAPER_PER_HOST)
+    concurrency = settings.SCRAPER_CONCURRENCY
+    per_host = settings.SCRAPER_PER_HOST
     waiting: dict[str, deque[str]] = defaultdict(deque)  # host -> urls, hosts in first-seen order
     for url in jobs:
         waiting[fetch.host_key(url)].append(url)

@@ -65,4 +65,6 @@ def test_zero_timeout_or_attempts_is_refused_with_its_name(variable):
         timeout=60,
     )
     assert result.returncode != 0
-    assert "Q_TIMEOUT and Q_MAX_ATTEMPTS must be 1 or more" in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert f"{variable} must be a whole number " in last
+    assert last.endswith("not '0'")
