@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format lock migrate demo smoke bench-airtable bench-generate bench-scrape bench-engage bench-health clean
+.PHONY: run test test-fast lint format lock migrate demo smoke bench-airtable bench-generate bench-scrape bench-engage bench-health clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,12 @@ test: $(STAMP)
 	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## The inner loop: lint, then everything but the browser and slow tests, on both cores (under two minutes).
+test-fast: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -m "not slow and not browser" -n 2 -q $(PYTEST_ARGS)
 
 ## The whole pipeline once through the queue against local fakes (PostgreSQL and Redis when they answer).
 smoke: $(STAMP)

@@ -1,13 +1,14 @@
-"""The admin for people who review outreach: leads, why each was skipped, what was sent."""
+"""Leads: the list people review, each lead's page, and the actions on a selection."""
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django_q.tasks import async_task
 
-from leads.models import EmailStatus, Lead, OutboundEmail, PipelineRun, SkipLog, Suppression
+from leads.admin.inlines import OutboundEmailInline, SkipLogInline
+from leads.models import Lead, SkipLog
 from pipeline import engage, suppression
 from pipeline.jobs import tasks
 
@@ -42,30 +43,6 @@ class SkippedFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.exclude(skipped)
         return queryset
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class SkipLogInline(ReadOnlyInline):
-    model = SkipLog
-    fields = ["created_at", "stage", "reason", "detail", "run"]
-    readonly_fields = fields
-
-
-class OutboundEmailInline(ReadOnlyInline):
-    model = OutboundEmail
-    fields = ["created_at", "touch", "status", "subject", "message_source", "sent_at", "error"]
-    readonly_fields = fields
 
 
 @admin.register(Lead)
@@ -166,107 +143,3 @@ class LeadAdmin(admin.ModelAdmin):
             f"or repeated; {queryset.count() - len(addresses)} leads have no address.",
             messages.SUCCESS,
         )
-
-
-@admin.register(SkipLog)
-class SkipLogAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "lead", "stage", "reason", "detail", "run"]
-    list_filter = ["reason", "stage", "created_at"]
-    search_fields = ["lead__email", "lead__name", "lead__company_name", "detail"]
-    list_select_related = ["lead", "run"]
-    date_hierarchy = "created_at"
-    # One query counts every reason of the filtered list, shown above it.
-    change_list_template = "admin/leads/skiplog/change_list.html"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
-            response.context_data["reason_counts"] = list(
-                changelist.queryset.order_by()
-                .values("reason", "stage")
-                .annotate(count=Count("id"))
-                .order_by("-count", "reason")
-            )
-        return response
-
-
-@admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
-    list_display = ["address", "reason", "source", "created_at"]
-    list_filter = ["reason", "source"]
-    search_fields = ["address"]
-
-
-class StuckSendingFilter(admin.SimpleListFilter):
-    title = "needs a decision"
-    parameter_name = "stuck"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Left in 'sending' by a crash")]
-
-    def queryset(self, request, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.filter(status=EmailStatus.SENDING)
-        return queryset
-
-
-@admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "recipient", "lead", "touch", "status", "message_source", "subject", "sent_at"]
-    list_filter = [StuckSendingFilter, "status", "message_source", "touch"]
-    search_fields = ["recipient", "subject", "lead__name", "lead__company_name"]
-    list_select_related = ["lead"]
-    date_hierarchy = "created_at"
-    readonly_fields = [
-        "lead",
-        "touch",
-        "recipient",
-        "subject",
-        "body",
-        "message_source",
-        "provider_message_id",
-        "created_at",
-        "sent_at",
-    ]
-    fields = [*readonly_fields[:6], "status", "error", *readonly_fields[6:]]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-
-@admin.register(PipelineRun)
-class PipelineRunAdmin(admin.ModelAdmin):
-    """Read-only: a run is a record of what happened."""
-
-    list_display = [
-        "started_at",
-        "job",
-        "outcome",
-        "dry_run",
-        "processed",
-        "succeeded",
-        "skipped_total",
-        "deferred",
-        "failed",
-        "finished_at",
-    ]
-    list_filter = ["job", "outcome", "dry_run"]
-    search_fields = ["error"]
-    ordering = ["-started_at", "-id"]
-    date_hierarchy = "started_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

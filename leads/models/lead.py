@@ -1,10 +1,10 @@
-"""The data: leads mirrored from Airtable, why each was skipped, who must not be
-emailed, every email sent, and every run of a pipeline job. Addresses are compared
-case-insensitively."""
+"""A lead: one Airtable record, its vocabularies, and why a stage left it alone."""
 
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+
+from leads.models.runs import PipelineRun
 
 
 class MessageSource(models.TextChoices):
@@ -102,54 +102,6 @@ class Lead(models.Model):
         return bool(self.message_body.strip())
 
 
-class Job(models.TextChoices):
-    """What a `PipelineRun` ran: one name per job, whoever started it (a command, a task, the admin)."""
-
-    PIPELINE = "pipeline"  # every stage in order
-    SYNC = "sync"  # push, then pull
-    SYNC_PULL = "sync_pull"
-    SYNC_PUSH = "sync_push"
-    SCRAPE = "scrape"
-    GENERATE = "generate"
-    ENGAGE = "engage"
-
-
-class RunOutcome(models.TextChoices):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class PipelineRun(models.Model):
-    """One run of one job, with the counts of its summary; a failed run keeps its error's line."""
-
-    job = models.CharField(max_length=32, choices=Job)
-    dry_run = models.BooleanField(default=False)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=10, choices=RunOutcome, default=RunOutcome.RUNNING)
-    processed = models.PositiveIntegerField(default=0)
-    succeeded = models.PositiveIntegerField(default=0)
-    skipped = models.JSONField(default=dict, blank=True, help_text="Reason code -> count.")
-    deferred = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-started_at", "-id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(outcome__in=RunOutcome.values), name="pipelinerun_outcome_known"),
-            models.CheckConstraint(condition=Q(job__in=Job.values), name="pipelinerun_job_known"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.job} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
-
-    @property
-    def skipped_total(self) -> int:
-        return sum(self.skipped.values())
-
-
 class SkipLog(models.Model):
     """Why a stage left a lead alone. Engage entries carry a contract reason code."""
 
@@ -175,71 +127,3 @@ class SkipLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage}: {self.reason or self.detail}"
-
-
-class SuppressionReason(models.TextChoices):
-    UNSUBSCRIBED = "unsubscribed"
-    DO_NOT_CONTACT = "do_not_contact", "Do not contact"
-    BOUNCED = "bounced"
-    COMPLAINED = "complained"
-
-
-class Suppression(models.Model):
-    """An address that must never be emailed, whatever lead row carries it."""
-
-    address = models.CharField(max_length=320)
-    reason = models.CharField(max_length=20, choices=SuppressionReason, default=SuppressionReason.DO_NOT_CONTACT)
-    source = models.CharField(max_length=32, blank=True, help_text="Where it came from: one-click, link, admin, …")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = "suppressed address"
-        verbose_name_plural = "suppression list"
-        constraints = [
-            # One row per person, whatever the case of the address.
-            models.UniqueConstraint(Lower("address"), name="suppression_address_ci"),
-        ]
-
-    def __str__(self) -> str:
-        return self.address
-
-
-class EmailStatus(models.TextChoices):
-    PENDING = "pending"
-    SENDING = "sending"  # handed to the backend; if it stays here the process died: a person decides
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class OutboundEmail(models.Model):
-    """One email to one lead at one touch; written as `sending` before the backend is called."""
-
-    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="emails")
-    touch = models.PositiveSmallIntegerField(default=1, help_text="1 = first contact")
-    recipient = models.CharField(max_length=320)
-    subject = models.CharField(max_length=255)
-    body = models.TextField()
-    message_source = models.CharField(max_length=10, choices=MessageSource, blank=True)
-    status = models.CharField(max_length=10, choices=EmailStatus, default=EmailStatus.PENDING)
-    provider_message_id = models.CharField(max_length=255, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            # already_contacted: emails to an address (any case) since a date.
-            models.Index(Lower("recipient"), "created_at", name="outboundemail_recipient_ci"),
-            # The daily cap counts today's emails across every worker.
-            models.Index(fields=["created_at"], name="outboundemail_created"),
-        ]
-        constraints = [
-            # Neither a crash nor a second worker can email a lead twice at one touch.
-            models.UniqueConstraint(fields=["lead", "touch"], name="outboundemail_one_per_touch"),
-            models.CheckConstraint(condition=Q(status__in=EmailStatus.values), name="outboundemail_status_known"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.subject} ({self.status})"

@@ -1,0 +1,24 @@
+"""The data: leads mirrored from Airtable, why each was skipped, who must not be
+emailed, every email sent, and every run of a pipeline job. Addresses are compared
+case-insensitively. One module per subject; import from here: `from leads.models import Lead`."""
+
+from leads.models.emails import EmailStatus, OutboundEmail
+from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReason, Stage
+from leads.models.runs import Job, PipelineRun, RunOutcome
+from leads.models.suppression import Suppression, SuppressionReason
+
+__all__ = [
+    "EmailStatus",
+    "Job",
+    "Lead",
+    "LeadStatus",
+    "MessageSource",
+    "OutboundEmail",
+    "PipelineRun",
+    "RunOutcome",
+    "SkipLog",
+    "SkipReason",
+    "Stage",
+    "Suppression",
+    "SuppressionReason",
+]

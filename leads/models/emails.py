@@ -1,0 +1,47 @@
+"""Every email sent, one row per lead and touch."""
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from leads.models.lead import Lead, MessageSource
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending"
+    SENDING = "sending"  # handed to the backend; if it stays here the process died: a person decides
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboundEmail(models.Model):
+    """One email to one lead at one touch; written as `sending` before the backend is called."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="emails")
+    touch = models.PositiveSmallIntegerField(default=1, help_text="1 = first contact")
+    recipient = models.CharField(max_length=320)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    message_source = models.CharField(max_length=10, choices=MessageSource, blank=True)
+    status = models.CharField(max_length=10, choices=EmailStatus, default=EmailStatus.PENDING)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # already_contacted: emails to an address (any case) since a date.
+            models.Index(Lower("recipient"), "created_at", name="outboundemail_recipient_ci"),
+            # The daily cap counts today's emails across every worker.
+            models.Index(fields=["created_at"], name="outboundemail_created"),
+        ]
+        constraints = [
+            # Neither a crash nor a second worker can email a lead twice at one touch.
+            models.UniqueConstraint(fields=["lead", "touch"], name="outboundemail_one_per_touch"),
+            models.CheckConstraint(condition=Q(status__in=EmailStatus.values), name="outboundemail_status_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.status})"
