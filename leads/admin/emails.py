@@ -34,6 +34,7 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         "subject",
         "body",
         "message_source",
+        "message_id",
         "provider_message_id",
         "created_at",
         "sent_at",

@@ -24,7 +24,12 @@ class OutboundEmail(models.Model):
     body = models.TextField()
     message_source = models.CharField(max_length=10, choices=MessageSource, blank=True)
     status = models.CharField(max_length=10, choices=EmailStatus, default=EmailStatus.PENDING)
-    provider_message_id = models.CharField(max_length=255, blank=True)
+    message_id = models.CharField(
+        "Message-ID", max_length=255, blank=True, help_text="Ours, `<…@domain>`, stored before the email is sent."
+    )
+    provider_message_id = models.CharField(
+        max_length=255, blank=True, help_text="The ESP's own id for the email, when it gives one that differs."
+    )
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -40,6 +45,10 @@ class OutboundEmail(models.Model):
         constraints = [
             # Neither a crash nor a second worker can email a lead twice at one touch.
             models.UniqueConstraint(fields=["lead", "touch"], name="outboundemail_one_per_touch"),
+            # An answer names the email it answers by Message-ID: one email per id (and the lookup's index).
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~Q(message_id=""), name="outboundemail_message_id_unique"
+            ),
             models.CheckConstraint(condition=Q(status__in=EmailStatus.values), name="outboundemail_status_known"),
         ]
 

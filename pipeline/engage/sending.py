@@ -79,10 +79,22 @@ def compose_body(body: str, *, unsubscribe_url: str) -> str:
     )
 
 
+def new_message_id() -> str:
+    """A fresh Message-ID in the sender's domain, `<…@domain>`: ours, stored before the email is sent."""
+    from_address = parseaddr(settings.OUTREACH_FROM_EMAIL)[1]
+    return make_msgid(domain=from_address.rpartition("@")[2] or "localhost")
+
+
 def build_message(
-    *, to: str, subject: str, body: str, unsubscribe_url: str, connection: BaseEmailBackend | None = None
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    unsubscribe_url: str,
+    message_id: str,
+    connection: BaseEmailBackend | None = None,
 ) -> EmailMessage:
-    """A plain-text email with From, Reply-To and the RFC 8058 one-click unsubscribe headers.
+    """A plain-text email with From, Reply-To, our Message-ID and the RFC 8058 one-click unsubscribe headers.
 
     `body` is sent as given: pass it through `compose_body` first.
     """
@@ -90,8 +102,8 @@ def build_message(
     headers = {
         "List-Unsubscribe": f"<{unsubscribe_url}>, <mailto:{from_address}?subject=unsubscribe>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        # Our own id, recorded before sending: it names the message in the provider's logs.
-        "Message-ID": make_msgid(domain=from_address.rpartition("@")[2] or "localhost"),
+        # Recorded before sending: replies and bounces name it, and it names the message in the provider's logs.
+        "Message-ID": message_id,
     }
     return EmailMessage(
         subject=" ".join(subject.split()),  # a header: one line, or Django refuses it
@@ -104,8 +116,8 @@ def build_message(
     )
 
 
-def send(message: EmailMessage, connection: BaseEmailBackend) -> str:
-    """Hand one message to the open connection; returns its Message-ID, raises SendError."""
+def send(message: EmailMessage, connection: BaseEmailBackend) -> None:
+    """Hand one message to the open connection; raises SendError."""
     try:
         count = connection.send_messages([message])
     except smtplib.SMTPRecipientsRefused as exc:
@@ -133,4 +145,3 @@ def send(message: EmailMessage, connection: BaseEmailBackend) -> str:
         ) from exc
     if count != 1:
         raise SendError(f"The email backend {settings.EMAIL_BACKEND} accepted no message", cause=SendCause.NOT_ACCEPTED)
-    return message.extra_headers["Message-ID"]

@@ -148,14 +148,20 @@ def _send_batch(batch: claims.Batch, tally: Tally, *, now: datetime) -> None:
 def _send_one(email: OutboundEmail, lead: Lead, connection, *, now: datetime) -> str | None:
     """Send one claimed email; returns its final status, or None when another worker owns it now."""
     # The conditional UPDATE is the lock: a claim released as abandoned meanwhile is not ours.
-    if not OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.PENDING).update(status=EmailStatus.SENDING):
+    # It stores the Message-ID too, before the server sees the email, so that an answer
+    # to it can be matched even when the process dies right after the handover.
+    message_id = sending.new_message_id()
+    claimed = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.PENDING)
+    if not claimed.update(status=EmailStatus.SENDING, message_id=message_id):
         return None
     link = unsubscribe.link(email.pk)
     body = sending.compose_body(email.body, unsubscribe_url=link)
-    message = sending.build_message(to=email.recipient, subject=email.subject, body=body, unsubscribe_url=link)
+    message = sending.build_message(
+        to=email.recipient, subject=email.subject, body=body, unsubscribe_url=link, message_id=message_id
+    )
     facts = {"lead_id": lead.pk, "email": mask_email(email.recipient), "stage": "engage"}
     try:
-        message_id = sending.send(message, connection)
+        sending.send(message, connection)
     except sending.SendError as err:
         # Maybe delivered: stays `sending` for a person to check; otherwise refused: `failed`.
         status = EmailStatus.SENDING if err.maybe_delivered else EmailStatus.FAILED
@@ -163,9 +169,7 @@ def _send_one(email: OutboundEmail, lead: Lead, connection, *, now: datetime) ->
         logger.warning("email failed", extra={**facts, "cause": err.cause, "error": str(err), "status": status})
         return status
     with transaction.atomic():
-        OutboundEmail.objects.filter(pk=email.pk).update(
-            status=EmailStatus.SENT, sent_at=timezone.now(), provider_message_id=message_id, body=body
-        )
+        OutboundEmail.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=timezone.now(), body=body)
         Lead.objects.filter(pk=lead.pk).update(
             engagement_status=LeadStatus.CONTACTED,
             date_messaged=timezone.localdate(now),

@@ -11,6 +11,7 @@ URL = "https://outreach.example/unsubscribe/7:abc"
 
 def _message(**overrides):
     fields = {"to": "ada@engines.example", "subject": "Hello", "body": "Hi Ada", "unsubscribe_url": URL}
+    fields.setdefault("message_id", sending.new_message_id())
     fields.update(overrides)
     return sending.build_message(**fields)
 
@@ -20,7 +21,8 @@ def test_the_server_receives_the_unsubscribe_headers_and_our_message_id(settings
     with FakeSMTP() as smtp:
         smtp.use_in(settings)
         connection = sending.open_connection()
-        message_id = sending.send(_message(), connection)
+        message_id = sending.new_message_id()
+        sending.send(_message(message_id=message_id), connection)
         connection.close()
     received = smtp.received[0]
     assert (received.mail_from, received.rcpt_tos) == ("grace@cobol.example", ("ada@engines.example",))

@@ -41,7 +41,7 @@ def test_a_sent_lead_is_marked_contacted_for_the_airtable_push(smtp):
     assert lead.custom_message == "Hi Ada,\n\nA thought."
     assert lead.pending_push
     assert (email.subject, email.message_source, email.touch) == ("About your pipeline", "ai", 1)
-    assert email.provider_message_id == smtp.received[0].message["Message-ID"]
+    assert email.message_id == smtp.received[0].message["Message-ID"]
     assert email.sent_at is not None
 
 
