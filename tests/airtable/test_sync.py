@@ -17,12 +17,6 @@ from tests.processes import django_env, manage
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def fake(settings, tmp_path):
-    with FakeAirtable(table=demo_table(5)) as server:
-        yield use(server, settings, tmp_path)
-
-
 def _logged(caplog, key: str) -> list[str]:
     return [getattr(record, key) for record in caplog.records if hasattr(record, key)]
 

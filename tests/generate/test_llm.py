@@ -8,16 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.generate import llm
-from tests.fakes.openai import serving
 from tests.processes import VENV_BIN, django_env, free_port, manage, running, wait_for_port
 
 MESSAGES = [{"role": "user", "content": "Write to <lead>{}</lead>"}]
-
-
-@pytest.fixture
-def server(settings):
-    with serving(settings) as server:
-        yield server
 
 
 def _established(caplog) -> list[logging.LogRecord]:

@@ -11,15 +11,9 @@ from leads.models import Lead, MessageSource, OutboundEmail
 from pipeline import generate
 from pipeline.generate import prompts
 from tests.builders import make_lead, make_leads
-from tests.fakes.openai import default_answer, serving
+from tests.fakes.openai import default_answer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def server(settings):
-    with serving(settings) as server:
-        yield server
 
 
 def _sources() -> list[str]:
