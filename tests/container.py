@@ -124,6 +124,13 @@ class Container:
             self.command(args), cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout
         )
 
+    def probe(self, args: Sequence[str], *, timeout: float) -> subprocess.CompletedProcess | None:
+        """One health probe as Docker runs it: None when it outlasts `timeout` (Docker counts that as failed)."""
+        try:
+            return self.run(args, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def load(self, url: str, *, count: int, seconds: float, concurrency: int = 1) -> dict:
         """The load client, as a second process beside the server; its JSON result."""
         args = [sys.executable, "-m", "tests.loadclient", url, f"--count={count}", f"--seconds={seconds}"]

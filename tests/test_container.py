@@ -53,8 +53,10 @@ def _collectstatic_step() -> str:
 
 
 @pytest.mark.slow
-def test_the_container_start_is_healthy_within_10_seconds_and_serves_static_files(tmp_path, dockerfile):
-    """Production-like settings: the probe's `localhost` is not in ALLOWED_HOSTS."""
+def test_the_container_start_is_healthy_within_its_start_period_and_serves_static_files(tmp_path, dockerfile):
+    """Production-like settings: the probe's `localhost` is not in ALLOWED_HOSTS. Docker gives a
+    container its HEALTHCHECK start period before a failed probe counts; it starts well inside it
+    (about 2 s on a quiet machine), and a probe that outlasts its timeout counts as failed, as in Docker."""
     build_env = container.container_env(dockerfile, SECRET_KEY="")
     build = subprocess.run(
         ["sh", "-c", _collectstatic_step()], cwd=PROJECT_DIR, env=build_env, capture_output=True, text=True, timeout=120
@@ -62,14 +64,15 @@ def test_the_container_start_is_healthy_within_10_seconds_and_serves_static_file
     assert build.returncode == 0, build.stderr
     production = {"DEBUG": "false", "ALLOWED_HOSTS": "outreach.example.com", "SECRET_KEY": "s" * 50}
     timeout = float(dockerfile.healthcheck_options["timeout"].removesuffix("s"))
+    start_period = float(dockerfile.healthcheck_options["start-period"].removesuffix("s"))
 
     started = time.monotonic()
     with container.started(tmp_path / "web.log", **production) as web:
         while True:
-            check = web.run(dockerfile.healthcheck, timeout=timeout)
-            if check.returncode == 0:
+            check = web.probe(dockerfile.healthcheck, timeout=timeout)
+            if check is not None and check.returncode == 0:
                 break
-            assert time.monotonic() - started < 10, (tmp_path / "web.log").read_text()[-2000:]
+            assert time.monotonic() - started < start_period, (tmp_path / "web.log").read_text()[-2000:]
             time.sleep(0.1)
         healthy_after = time.monotonic() - started
         static = web.run(
@@ -87,7 +90,7 @@ def test_the_container_start_is_healthy_within_10_seconds_and_serves_static_file
             timeout=timeout,
         )
 
-    assert healthy_after < 10
+    assert healthy_after < start_period
     assert check.stdout == '{"status": "ok"}'
     assert static.stdout == '200 text/css; charset="utf-8"', static.stderr
 
