@@ -10,14 +10,8 @@ from django.core.management.base import CommandError
 
 from pipeline.airtable import client as airtable
 from pipeline.airtable import fields, pacing
-from tests.fakes.airtable import FakeAirtable, demo_table, renamed_settings, use
+from tests.fakes.airtable import FakeAirtable, renamed_settings, use
 from tests.processes import free_port
-
-
-@pytest.fixture
-def fake(settings, tmp_path):
-    with FakeAirtable(table=demo_table(5)) as server:
-        yield use(server, settings, tmp_path)
 
 
 def _all(client: airtable.ConfigurableAirtableClient) -> list[airtable.Record]:
