@@ -217,8 +217,8 @@ AIRTABLE_RETRY_BACKOFF_SECONDS = _number(
 AIRTABLE_INCREMENTAL_MARGIN_SECONDS = _number(
     "AIRTABLE_INCREMENTAL_MARGIN_SECONDS", default=300, minimum=0, maximum=86400
 )
-# Hours between scheduled full pulls, which find records deleted in Airtable (0: none); Schedule.minutes
-# holds 32767 at most, so a week at most.
+# Hours between scheduled full pulls, which find records deleted in Airtable (0: none); a week at most,
+# well within the 32767 minutes a Schedule holds.
 AIRTABLE_FULL_PULL_HOURS = _number("AIRTABLE_FULL_PULL_HOURS", default=24, minimum=0, maximum=168)
 
 # --- LLM --------------------------------------------------------------------------

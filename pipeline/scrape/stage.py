@@ -102,9 +102,8 @@ def _left_alone(now: datetime, limit: int | None) -> Iterator[dict]:
     """Dry-run rows for the leads a run would not fetch, with the reason."""
     retry_after = timedelta(hours=settings.SCRAPER_RETRY_HOURS)
     others = Lead.objects.exclude(pk__in=_due(now).values("pk")).order_by("id")
-    for lead in others.only("id", "website", "company_description", "scraped_at", "scrape_error", "archived_at")[
-        :limit
-    ]:
+    shown = ("id", "website", "company_description", "scraped_at", "scrape_error", "archived_at")
+    for lead in others.only(*shown)[:limit]:
         if lead.archived_at:
             reason = "archived (its record was deleted in Airtable)"
         elif lead.company_description.strip():
