@@ -1,9 +1,9 @@
 """The Airtable client: pyairtable, configured by the `AIRTABLE_*` settings, paced and retried.
 
 Knows nothing of `Lead`: it yields `Record`s (record id, `LeadFields`, raw
-fields) and writes logical values through the field map (writing.py). It is the
-only module that raises `AirtableError` (built by failures.py); writing.py raises
-them through its `call`.
+fields) and writes logical values through the field map (writing.py, whose
+requests go through `call`). It is the only module that raises `AirtableError`
+(built by failures.py).
 """
 
 import datetime
@@ -16,13 +16,11 @@ from typing import Any
 import requests
 from django.conf import settings
 from pyairtable import Api
-from pyairtable.formulas import NE, Field, Formula
+from pyairtable.formulas import Formula
 
 from pipeline.airtable import failures, fields, filters, pacing, writing
 from pipeline.airtable.failures import AirtableCause, AirtableError
 from pipeline.airtable.writing import BatchResult
-
-__all__ = ["NE", "AirtableError", "BatchResult", "ConfigurableAirtableClient", "Field", "Listing", "Record"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +32,7 @@ FORMULA_ERRORS = frozenset({"INVALID_FILTER_BY_FORMULA", "UNKNOWN_FIELD_NAME"})
 class Record:
     id: str
     fields: fields.LeadFields
-    raw: Mapping[str, Any]  # as Airtable sent it, kept on the lead for people to read
+    raw: Mapping[str, Any]  # as Airtable sent it (text made storable), kept on the lead for people to read
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from pipeline.airtable import client as airtable
 from pipeline.airtable.fields import PULLED, PUSHED, FieldMap, LeadFields, lead_fields
 from pipeline.summary import Tally
 
-logger = logging.getLogger("pipeline.airtable.sync")
+logger = logging.getLogger("pipeline.airtable.sync")  # one logger for all of the stage's events
 
 BULK_BATCH = 500
 # Reads and conditional writes of one page; a row changed here each time is left for the next pull.

@@ -17,7 +17,7 @@ from pipeline.airtable.fields import PUSHED
 from pipeline.progress import Progress
 from pipeline.summary import Tally
 
-logger = logging.getLogger("pipeline.airtable.sync")
+logger = logging.getLogger("pipeline.airtable.sync")  # one logger for all of the stage's events
 
 
 def push(

@@ -18,7 +18,7 @@ from pipeline.airtable.failures import AirtableCause, AirtableError
 if TYPE_CHECKING:
     from pipeline.airtable.client import ConfigurableAirtableClient
 
-logger = logging.getLogger("pipeline.airtable.client")
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 10  # Airtable's largest batch update
 # Failures after which no later batch of a push can do better: stop the push.
