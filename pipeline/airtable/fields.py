@@ -211,11 +211,13 @@ def storable(value: Any) -> Any:
     """`value` (a record's fields, at any depth) with text every database takes: lone surrogates
     become U+FFFD, NUL characters (which PostgreSQL refuses in text and JSON) are removed."""
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value).replace("\x00", "")
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        return value if value.isascii() else _SURROGATE.sub("\ufffd", value)  # isascii: the common case, fast
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [storable(item) for item in value]
-    if isinstance(value, Mapping):
-        return {storable(key): storable(item) for key, item in value.items()}
     if isinstance(value, float) and not math.isfinite(value):  # JSON columns refuse NaN and Infinity
         return None
     return value
