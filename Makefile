@@ -56,7 +56,7 @@ lock: $(STAMP)
 	$(UV) pip compile -q requirements.in -o requirements.txt
 	$(UV) pip compile -q requirements-dev.in -o requirements-dev.txt
 
-## Pull 10,000 records and push 1,000 changes through the fake Airtable, rate limit on, then off.
+## Pull 10,000 records (then 10 edited ones, incrementally) and push 1,000 changes through the fake Airtable, rate limit on, then off.
 bench-airtable: $(STAMP)
 	$(PY) -m tests.benchmarks.airtable
 

@@ -212,6 +212,14 @@ AIRTABLE_RETRY_429_SECONDS = _number("AIRTABLE_RETRY_429_SECONDS", default=30.0,
 AIRTABLE_RETRY_BACKOFF_SECONDS = _number(
     "AIRTABLE_RETRY_BACKOFF_SECONDS", default=1.0, minimum=0, maximum=600, kind=float
 )
+# An incremental pull asks for records changed after the last pull began, less this margin: Airtable's
+# clock and ours may differ, and a record edited while that pull read its page is read again.
+AIRTABLE_INCREMENTAL_MARGIN_SECONDS = _number(
+    "AIRTABLE_INCREMENTAL_MARGIN_SECONDS", default=300, minimum=0, maximum=86400
+)
+# Hours between scheduled full pulls, which find records deleted in Airtable (0: none); a week at most,
+# well within the 32767 minutes a Schedule holds.
+AIRTABLE_FULL_PULL_HOURS = _number("AIRTABLE_FULL_PULL_HOURS", default=24, minimum=0, maximum=168)
 
 # --- LLM --------------------------------------------------------------------------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")

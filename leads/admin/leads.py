@@ -10,6 +10,7 @@ from django_q.tasks import async_task
 from leads.admin.inlines import OutboundEmailInline, SkipLogInline
 from leads.models import Lead, SkipLog
 from pipeline import engage, suppression
+from pipeline.airtable import edits
 from pipeline.jobs import tasks
 
 
@@ -45,6 +46,21 @@ class SkippedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    title = "archived"
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Deleted in Airtable"), ("no", "In Airtable")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(archived_at=None)
+        if self.value() == "no":
+            return queryset.filter(archived_at=None)
+        return queryset
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = [
@@ -68,6 +84,7 @@ class LeadAdmin(admin.ModelAdmin):
         SkippedFilter,
         "skip_reason",
         "pending_push",
+        ArchivedFilter,
     ]
     list_per_page = 50
     inlines = [SkipLogInline, OutboundEmailInline]
@@ -75,6 +92,8 @@ class LeadAdmin(admin.ModelAdmin):
         "airtable_id",
         "raw_fields",
         "last_pulled_at",
+        "local_edits",
+        "archived_at",
         "scraped_at",
         "scrape_error",
         "created_at",
@@ -92,12 +111,32 @@ class LeadAdmin(admin.ModelAdmin):
             "Sync",
             {
                 "classes": ["collapse"],
-                "fields": ["pending_push", "last_pulled_at", "raw_fields", "created_at", "updated_at"],
+                "fields": [
+                    "pending_push",
+                    "local_edits",
+                    "archived_at",
+                    "last_pulled_at",
+                    "raw_fields",
+                    "created_at",
+                    "updated_at",
+                ],
             },
         ),
     ]
 
     actions = ["engage_selected", "suppress_selected"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The lead's form, each Airtable field saying so and what an edit here does."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        for name, note in edits.field_notes().items():
+            if name in form.base_fields:
+                form.base_fields[name].help_text = note
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Lead, form, change: bool) -> None:
+        edits.note_admin_edit(obj, changed=form.changed_data)
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="Lead", ordering="name")
     def display_name(self, obj: Lead) -> str:

@@ -1,11 +1,13 @@
 """The data: leads mirrored from Airtable, why each was skipped, who must not be
-emailed, every email sent, and every run of a pipeline job. Addresses are compared
-case-insensitively. One module per subject; import from here: `from leads.models import Lead`."""
+emailed, every email sent, every run of a pipeline job, and where the last Airtable
+pull began. Addresses are compared case-insensitively. One module per subject; import
+from here: `from leads.models import Lead`."""
 
 from leads.models.emails import EmailStatus, OutboundEmail
 from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReason, Stage
 from leads.models.runs import Job, PipelineRun, RunOutcome
 from leads.models.suppression import Suppression, SuppressionReason
+from leads.models.sync import SyncCursor
 
 __all__ = [
     "EmailStatus",
@@ -21,4 +23,5 @@ __all__ = [
     "Stage",
     "Suppression",
     "SuppressionReason",
+    "SyncCursor",
 ]

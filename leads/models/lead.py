@@ -69,6 +69,16 @@ class Lead(models.Model):
     raw_fields = models.JSONField(default=dict, blank=True, help_text="The record's fields as Airtable sent them.")
     last_pulled_at = models.DateTimeField(null=True, blank=True)
     pending_push = models.BooleanField(default=False, help_text="Has local changes not yet pushed to Airtable.")
+    local_edits = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Airtable fields edited here; each keeps its local value until it changes in Airtable.",
+    )
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its record was found deleted in Airtable: kept for history, left alone by every stage.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,39 +1,47 @@
 """The Airtable client: pyairtable, configured by the `AIRTABLE_*` settings, paced and retried.
 
 Knows nothing of `Lead`: it yields `Record`s (record id, `LeadFields`, raw
-fields) and writes logical values through the field map. It is the only module
-that raises `AirtableError` (built by failures.py).
+fields) and writes logical values through the field map (writing.py, whose
+requests go through `call`). It is the only module that raises `AirtableError`
+(built by failures.py).
 """
 
-import functools
+import datetime
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 from django.conf import settings
 from pyairtable import Api
-from pyairtable.formulas import NE, OR, Field, Formula
+from pyairtable.formulas import Formula
 
-from pipeline.airtable import failures, fields, pacing
+from pipeline.airtable import failures, fields, filters, pacing, writing
 from pipeline.airtable.failures import AirtableCause, AirtableError
+from pipeline.airtable.writing import BatchResult
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # Airtable's largest page
-BATCH_SIZE = 10  # Airtable's largest batch update
 FORMULA_ERRORS = frozenset({"INVALID_FILTER_BY_FORMULA", "UNKNOWN_FIELD_NAME"})
-# Failures after which no later batch of a push can do better: stop the push.
-_UNUSABLE = frozenset({AirtableCause.UNREACHABLE, AirtableCause.RATE_LIMITED, AirtableCause.SERVER})
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
     id: str
     fields: fields.LeadFields
-    raw: Mapping[str, Any]  # as Airtable sent it, kept on the lead for people to read
+    raw: Mapping[str, Any]  # as Airtable sent it (text made storable), kept on the lead for people to read
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The records of one pull, a page at a time; `incremental` is False when every record is listed."""
+
+    pages: Iterator[list[Record]]
+    incremental: bool
+    field_map: fields.FieldMap  # the map the raw fields were read with (ids resolved to names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +118,7 @@ class ConfigurableAirtableClient:
         """The table's fields from the metadata API, or None when the token may not read schemas."""
         if not self._schema_loaded:
             try:
-                data = self._call(lambda: self.api.get(self.table.base.urls.tables))
+                data = self.call(lambda: self.api.get(self.table.base.urls.tables))
             except AirtableError as exc:
                 if exc.cause not in {AirtableCause.FORBIDDEN, AirtableCause.NOT_FOUND}:
                     raise
@@ -131,7 +139,7 @@ class ConfigurableAirtableClient:
         schema = self.schema()
         if schema is not None:
             return {f.name for f in schema} | {f.id for f in schema}, "schema"
-        sample = self._call(lambda: self.table.all(page_size=PAGE_SIZE, max_records=PAGE_SIZE))
+        sample = self.call(lambda: self.table.all(page_size=PAGE_SIZE, max_records=PAGE_SIZE))
         return {name for record in sample or [] for name in record["fields"]}, "sample records"
 
     def _read_map(self) -> tuple[fields.FieldMap, bool]:
@@ -145,38 +153,53 @@ class ConfigurableAirtableClient:
 
     # --- reading ------------------------------------------------------------------
 
-    def iter_records(self, *, limit: int | None = None) -> Iterator[list[Record]]:
-        """Every non-blank record, a page at a time; a wrong field name loosens the filter, never stops the read.
+    def list_records(self, *, limit: int | None = None, modified_after: datetime.datetime | None = None) -> Listing:
+        """The non-blank records (changed after `modified_after`, when given), a page at a time.
 
-        Raises AirtableError when Airtable cannot be read at all.
+        A wrong field name loosens the filter, never stops the read; a base that cannot
+        filter by modification time is read whole, said once in the log. Raises
+        AirtableError when Airtable cannot be read at all.
         """
         field_map, by_id = self._read_map()
         refs = list(field_map.refs.values())
-        tries: list[Formula | None] = [] if by_id else [_any_filled(refs)]
+        field_part = None if by_id else filters.any_filled(refs)
+        time_part = None if modified_after is None else filters.modified_after(modified_after)
         refused = False
-        pages = None
-        while pages is None:
-            formula = tries.pop(0) if tries else None
+        while True:
+            formula = filters.combined(field_part, time_part)
             pages = self._pages(formula=formula, limit=limit, by_id=by_id)
             try:
                 first = next(pages, [])
+                break
             except AirtableError as exc:
                 if exc.error_type not in FORMULA_ERRORS or formula is None:
                     raise
+                if time_part is not None and not filters.names_unknown_fields(str(exc)):
+                    logger.warning(
+                        "airtable cannot filter by modification time, pulling every record", extra={"error": str(exc)}
+                    )
+                    time_part = None
+                    continue
                 if not refused:  # the looser filter leaves out the fields Airtable does not know
                     refused = True
                     missing = self._log_refused_filter(exc, field_map)
                     present = [ref for ref in refs if ref not in missing.values()]
-                    tries = [_any_filled(present)] if present and missing else []
-                pages = None
-        yield from self._kept(first, pages, field_map, limit, python_filter=formula is None)
+                    field_part = filters.any_filled(present) if present and missing else None
+                else:
+                    field_part = None
+        records = self._kept(first, pages, field_map, limit, python_filter=field_part is None)
+        return Listing(pages=records, incremental=time_part is not None, field_map=field_map)
+
+    def iter_records(self, *, limit: int | None = None) -> Iterator[list[Record]]:
+        """Every non-blank record, a page at a time (see `list_records`)."""
+        yield from self.list_records(limit=limit).pages
 
     def _kept(self, first, pages, field_map, limit, *, python_filter: bool) -> Iterator[list[Record]]:
         count = 0
-        for page in _chain(first, pages):
-            records = [Record(r["id"], fields.lead_fields(r["fields"], field_map), r["fields"]) for r in page]
+        for page in _chained(first, pages):
+            records = [_record(r["id"], fields.storable(r["fields"]), field_map) for r in page]
             if python_filter:  # the server could not filter: keep what the primary filter would have kept
-                records = [r for r in records if _is_filled(r, field_map)]
+                records = [r for r in records if filters.is_filled(r, field_map)]
             if limit is not None:
                 records = records[: limit - count]
             count += len(records)
@@ -195,7 +218,7 @@ class ConfigurableAirtableClient:
                 options["max_records"] = limit
         iterator = self.table.iterate(**options)
         while True:
-            page = self._call(lambda: next(iterator, None))
+            page = self.call(lambda: next(iterator, None))
             if page is None:
                 return
             yield page
@@ -210,7 +233,7 @@ class ConfigurableAirtableClient:
         if source != "schema":
             # Records leave empty cells out, so a field absent from the sample may still exist:
             # count as missing only what Airtable itself named as unknown.
-            named = str(exc).partition("Unknown field name")[2]
+            named = filters.unknown_field_names(str(exc))
             missing = {logical: ref for logical, ref in missing.items() if ref in named}
         logger.error(
             "airtable refused the filter",
@@ -229,63 +252,14 @@ class ConfigurableAirtableClient:
 
     # --- writing ------------------------------------------------------------------
 
-    def update_records(self, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> Iterator["BatchResult"]:
-        """Write logical values to records, 10 per request; yields what Airtable accepted, batch by batch.
-
-        A batch Airtable refuses is reported, not raised; AirtableError only when Airtable cannot be used.
-        """
-        write_map = fields.FieldMap({k: v for k, v in self.field_map.refs.items() if k in fields.PUSHED})
-        dropped = self._missing_write_fields(write_map)
-        for start in range(0, len(changes), BATCH_SIZE):
-            chunk = changes[start : start + BATCH_SIZE]
-            yield self._update_batch(chunk, write_map, dropped)
-
-    def _missing_write_fields(self, write_map: fields.FieldMap) -> set[str]:
-        schema = self.schema()
-        if schema is None:
-            return set()
-        missing = write_map.missing({f.name for f in schema} | {f.id for f in schema})
-        if missing:
-            logger.error(
-                "airtable fields missing, not written",
-                extra={
-                    "missing_fields": fields.describe(missing),
-                    "table_fields": ", ".join(sorted(f.name for f in schema)),
-                },
-            )
-        return set(missing)
-
-    def _update_batch(self, chunk, write_map: fields.FieldMap, dropped: set[str]) -> "BatchResult":
-        ids = [record_id for record_id, _ in chunk]
-        while True:
-            payload = [
-                {
-                    "id": record_id,
-                    "fields": fields.airtable_fields({k: v for k, v in values.items() if k not in dropped}, write_map),
-                }
-                for record_id, values in chunk
-            ]
-            try:
-                written = self._call(functools.partial(self.table.batch_update, payload, typecast=True))
-            except AirtableError as exc:
-                name = failures.unknown_field(str(exc), exc.error_type)
-                logical = next((k for k, v in write_map.refs.items() if v == name and k not in dropped), None)
-                if logical:  # drop the unknown field and write the rest
-                    logger.error(
-                        "airtable field missing, not written",
-                        extra={"missing_fields": fields.describe({logical: name})},
-                    )
-                    dropped.add(logical)
-                    continue
-                if exc.permanent or exc.cause in _UNUSABLE:
-                    raise
-                logger.error("airtable refused a batch", extra={"error": str(exc), "records": len(ids)})
-                return BatchResult(ids=ids, accepted=set(), dropped=frozenset(dropped), error=str(exc))
-            return BatchResult(ids=ids, accepted={r["id"] for r in written}, dropped=frozenset(dropped))
+    def update_records(self, changes: Sequence[writing.Change]) -> Iterator[BatchResult]:
+        """Write logical values to records, 10 per request (see writing.py); raises AirtableError
+        only when Airtable cannot be used."""
+        return writing.update_records(self, changes)
 
     # --- errors -------------------------------------------------------------------
 
-    def _call(self, do: Callable[[], Any]) -> Any:
+    def call(self, do: Callable[[], Any]) -> Any:
         """Run one pyairtable call; every failure comes out as one AirtableError line."""
         try:
             return do()
@@ -295,27 +269,11 @@ class ConfigurableAirtableClient:
             ) from exc
 
 
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    ids: list[str]
-    accepted: set[str]
-    dropped: frozenset[str] = field(default_factory=frozenset)  # logical fields not written (missing in Airtable)
-    error: str = ""
+def _record(record_id: str, raw: Mapping[str, Any], field_map: fields.FieldMap) -> Record:
+    return Record(record_id, fields.lead_fields(raw, field_map), raw)
 
 
-def _any_filled(refs: Sequence[str]) -> Formula:
-    """Records where any mapped field has a value: blank rows are left in Airtable."""
-    return OR(*[NE(Field(ref), "") for ref in refs])
-
-
-def _is_filled(record: Record, field_map: fields.FieldMap) -> bool:
-    present = [ref for ref in field_map.refs.values() if ref in record.raw]
-    if not present:  # no mapped field exists at all: keep any row with something in it
-        return any(fields.as_text(value) for value in record.raw.values())
-    return any(fields.as_text(record.raw[ref]) for ref in present)
-
-
-def _chain(first: list, rest: Iterator[list]) -> Iterator[list]:
+def _chained(first: list, rest: Iterator[list]) -> Iterator[list]:
     if first:
         yield first
     yield from rest

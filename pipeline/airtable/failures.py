@@ -24,7 +24,8 @@ class AirtableCause(StrEnum):
     SERVER = "server"  # 5xx after every retry
     TIMEOUT = "timeout"
     UNREACHABLE = "unreachable"  # no connection to the endpoint
-    INVALID_REQUEST = "invalid_request"  # Airtable refused this one request (a formula, a deleted record)
+    INVALID_REQUEST = "invalid_request"  # Airtable refused this one request (a formula, a value)
+    RECORD_DELETED = "record_deleted"  # the record was deleted in Airtable
 
 
 class AirtableError(ServiceError):
@@ -66,9 +67,9 @@ def _of_answer(response: requests.Response | None, *, base_id: str, table_name: 
             permanent=True,
             error_type=error_type,
         )
-    if status == 404 and error_type == "ROW_DOES_NOT_EXIST":  # a record deleted in Airtable: that batch only
+    if error_type == "ROW_DOES_NOT_EXIST":  # a record deleted in Airtable, whatever the status (Airtable: 422)
         return AirtableError(
-            f"Airtable refused the batch: {message}"[:300], cause=AirtableCause.INVALID_REQUEST, error_type=error_type
+            f"Airtable refused the write: {message}"[:300], cause=AirtableCause.RECORD_DELETED, error_type=error_type
         )
     if status == 404:
         if error_type == "TABLE_NOT_FOUND" or "table" in message.lower():

@@ -4,16 +4,24 @@ The map comes from `AIRTABLE_FIELD_<NAME>`; its defaults in settings.py are the
 only place an Airtable field name is written. `lead_fields()` is the one
 function that reads a raw Airtable record, and `airtable_fields()` the one that
 builds one; no other code indexes raw Airtable dicts.
+
+Every cell shape pyairtable documents is read the way a person reading the sheet
+would (text, numbers, checkboxes, selects, lookups and rollups, collaborators,
+attachments, dates, barcodes, buttons, AI text, formula errors), and never raises.
 """
 
 import datetime
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.conf import settings
+from django.utils import timezone
+from pyairtable.api.types import is_airtable_error
 
 # Logical field -> the setting that names it in Airtable.
 SETTINGS = {
@@ -31,7 +39,24 @@ SETTINGS = {
 }
 # The fields the push writes back; the rest are only read.
 PUSHED = ("engagement_status", "custom_message", "date_messaged", "skip_reason")
+# The fields a pull writes to the lead. The skip reason is pushed, never pulled: it is the
+# engager's record of the decision it has already logged (a SkipLog), so a value from
+# Airtable would leave a skipped lead without its log.
+PULLED = (
+    "email",
+    "name",
+    "job_title",
+    "company_name",
+    "website",
+    "company_description",
+    "email_confidence_level",
+    "custom_message",
+    "engagement_status",
+    "date_messaged",
+)
 _FIELD_ID = re.compile(r"^fld[A-Za-z0-9]{14}$")
+# A lone UTF-16 half (JSON may carry "\ud83d" alone): neither SQLite nor PostgreSQL can store it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class LeadFields(TypedDict, total=False):
@@ -88,6 +113,7 @@ def lead_fields(record_fields: Mapping[str, Any], field_map: FieldMap) -> LeadFi
     values = LeadFields()
     for logical, ref in field_map.refs.items():
         raw = record_fields.get(ref)
+        raw = addresses(raw) if logical == "email" else raw  # a collaborator in the email field: their address
         if logical == "date_messaged":
             values["date_messaged"] = parse_date(raw)
         elif logical == "email":
@@ -111,37 +137,87 @@ def airtable_fields(values: Mapping[str, Any], field_map: FieldMap) -> dict[str,
 
 
 def as_text(value: Any) -> str:
-    """A cell as one line of text: lookups' lists joined, numbers written out, objects by their label."""
+    """A cell as one line of text: lists joined, numbers written out in full, objects by what the sheet shows."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value.strip()
-    if isinstance(value, bool):
+    if isinstance(value, bool):  # a checkbox (Airtable leaves an unticked one out)
         return "yes" if value else ""
-    if isinstance(value, int | float):
-        return f"{value:g}" if isinstance(value, float) else str(value)
-    if isinstance(value, list | tuple):
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return number_text(value)
+    if isinstance(value, list | tuple):  # multiple selects, lookups, rollups, attachments, collaborators
         return ", ".join(text for text in (as_text(item) for item in value) if text)
-    if isinstance(value, dict):  # collaborator, attachment, button, AI text
-        for key in ("value", "name", "email", "label", "url", "text"):
-            if isinstance(value.get(key), str):
-                return value[key].strip()
-        return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, Mapping):
+        return _object_text(value)
     return str(value).strip()
 
 
+def number_text(value: float) -> str:
+    """12345678.9 -> '12345678.9', 3.0 -> '3', 1e20 -> '100000000000000000000': never exponent notation."""
+    if not math.isfinite(value):
+        return ""
+    if value.is_integer():
+        return str(int(value))
+    return format(Decimal(repr(value)), "f")  # repr: the shortest text that reads back as the same number
+
+
+def _object_text(value: Mapping[str, Any]) -> str:
+    if is_airtable_error(value):  # {"error": "#ERROR!"} or {"specialValue": "NaN"}: the cell holds no value
+        return ""
+    if "state" in value and "isStale" in value:  # AI text; its value is None while empty or failed
+        return as_text(value.get("value"))
+    if "url" in value and "filename" in value:  # an attachment: the sheet shows its file name
+        return as_text(value["filename"])
+    if "label" in value:  # a button
+        return as_text(value["label"])
+    for key in ("name", "email", "text", "value", "url"):  # collaborator (name, else email), barcode, select
+        if isinstance(value.get(key), str) and value[key].strip():
+            return value[key].strip()
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def addresses(value: Any) -> Any:
+    """For the email field: a collaborator stands for their address, not their name."""
+    if isinstance(value, list | tuple):
+        return [addresses(item) for item in value]
+    if isinstance(value, Mapping) and isinstance(value.get("email"), str):
+        return value["email"]
+    return value
+
+
 def parse_date(value: Any) -> datetime.date | None:
-    """An Airtable date (`2024-03-01`) or date-time (`2024-03-01T10:00:00.000Z`); anything else is None."""
+    """An Airtable date (`2024-03-01`) or date-time (`2024-03-01T23:30:00.000Z`, the day in TIME_ZONE)."""
     if isinstance(value, list) and value:  # a lookup of a date field
         value = value[0]
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
+    if "T" in text:
+        try:
+            moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return timezone.localdate(moment) if timezone.is_aware(moment) else moment.date()
     try:
         return datetime.date.fromisoformat(text[:10])
     except ValueError:
-        pass
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-    except ValueError:
         return None
+
+
+def storable(value: Any) -> Any:
+    """`value` (a record's fields, at any depth) with text every database takes: lone surrogates
+    become U+FFFD, NUL characters (which PostgreSQL refuses in text and JSON) are removed."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        return value if value.isascii() else _SURROGATE.sub("\ufffd", value)  # isascii: the common case, fast
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):  # JSON columns refuse NaN and Infinity
+        return None
+    return value

@@ -1,186 +1,110 @@
-"""The sync stage: Airtable records <-> Lead rows, in bulk, one page or batch at a time."""
+"""The sync stage: Airtable records <-> Lead rows, in bulk, one page or batch at a time.
+
+A pull asks only for the records changed since the last complete pull began
+(less AIRTABLE_INCREMENTAL_MARGIN_SECONDS, for clock skew); the first pull of a
+table, a changed field map and `full=True` read every record, and only a full
+pull can see that a record was deleted.
+"""
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Q
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from leads.models import Lead
+from leads.models import SyncCursor
 from pipeline.airtable import client as airtable
-from pipeline.airtable.fields import PUSHED, LeadFields
+from pipeline.airtable import pull, push
 from pipeline.progress import NO_PROGRESS, Progress
 from pipeline.summary import StageSummary, Tally
 
 logger = logging.getLogger(__name__)
 
 DIRECTIONS = ("pull", "push", "both")
-BULK_BATCH = 500
+FULL, INCREMENTAL = "full", "incremental"
 
 
 def run(
     *,
     direction: str = "pull",
+    full: bool = False,
     limit: int | None = None,
     dry_run: bool = False,
     progress: Progress = NO_PROGRESS,
     client: airtable.ConfigurableAirtableClient | None = None,
+    now: datetime | None = None,
 ) -> StageSummary:
-    """Push pending local changes and/or pull every record; raises AirtableError when Airtable cannot be used."""
+    """Push pending local changes and/or pull what changed (every record with `full`).
+
+    The summary's `mode` says how the pull read (None without a pull) and `archived`
+    counts the leads found deleted in Airtable. Raises AirtableError when Airtable cannot be used.
+    """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
     client = client or airtable.ConfigurableAirtableClient.from_settings()
     tally = Tally(stage="sync", dry_run=dry_run)
-    # Push first: a pull never overwrites a lead still waiting to be pushed, so
+    tally.extra.update(mode=None, archived=0)
+    # Push first: a pull never overwrites a change still waiting to be pushed, so
     # pushing before pulling lets one "both" run bring every lead up to date.
     if direction in ("push", "both"):
-        _push(client, tally, limit=limit, progress=progress)
+        tally.extra["archived"] += push.push(client, tally, limit=limit, progress=progress, now=now or timezone.now())
     if direction in ("pull", "both"):
-        _pull(client, tally, limit=limit, progress=progress)
+        _pull(client, tally, full=full, limit=limit, progress=progress, started=now or timezone.now())
     return tally.summary()
 
 
-# --- pull -----------------------------------------------------------------------------
-
-
-def _pull(client: airtable.ConfigurableAirtableClient, tally: Tally, *, limit: int | None, progress: Progress) -> None:
+def _pull(
+    client: airtable.ConfigurableAirtableClient,
+    tally: Tally,
+    *,
+    full: bool,
+    limit: int | None,
+    progress: Progress,
+    started: datetime,
+) -> None:
+    source = _source(client)
+    since = None if full else _since(source, client)
+    listing = client.list_records(limit=limit, modified_after=since)
+    mode = INCREMENTAL if listing.incremental else FULL
+    tally.extra["mode"] = mode
     progress.start(limit or 0, "pull")
-    pulled_fields = _pulled_fields(client)
-    for page in client.iter_records(limit=limit):
-        _pull_page(page, tally, pulled_fields)
+    seen: set[str] = set()
+    left = 0
+    for page in listing.pages:
+        left += pull.store_page(page, tally, field_map=listing.field_map, now=timezone.now())
+        seen.update(record.id for record in page)
         progress.advance(len(page))
-    logger.info("airtable pulled", extra={"records": tally.processed, "dry_run": tally.dry_run})
+    complete = limit is None  # a pull cut short saw neither every change nor every record
+    if mode == FULL and complete:
+        tally.extra["archived"] += pull.archive_missing(seen, now=started, dry_run=tally.dry_run)
+    if complete and not left and not tally.dry_run:
+        _advance(source, client, started=started, full=mode == FULL)
+    logger.info("airtable pulled", extra={"records": len(seen), "mode": mode, "dry_run": tally.dry_run})
 
 
-def _pulled_fields(client: airtable.ConfigurableAirtableClient) -> list[str]:
-    return [logical for logical in client.field_map.refs if logical in _MODEL_FIELDS]
+def _source(client: airtable.ConfigurableAirtableClient) -> str:
+    return f"{client.endpoint_url}|{client.base_id}|{client.table_name}"
 
 
-def _pull_page(page: list[airtable.Record], tally: Tally, pulled_fields: list[str]) -> None:
-    """Insert new records and update known ones: 1 read and a few bulk writes per page, whatever its size."""
-    now = timezone.now()
-    by_id = Lead.objects.in_bulk([record.id for record in page], field_name="airtable_id")
-    new: list[Lead] = []
-    changed: list[Lead] = []
-    kept_local: list[Lead] = []
-    unchanged: list[int] = []
-    changed_fields: set[str] = {"raw_fields", "last_pulled_at"}
-    for record in page:
-        tally.processed += 1
-        tally.succeeded += 1
-        values = _model_values(record.fields)
-        lead = by_id.get(record.id)
-        if lead is None:
-            new.append(Lead(airtable_id=record.id, raw_fields=dict(record.raw), last_pulled_at=now, **values))
-            action = "create"
-        elif lead.pending_push:  # a local change not yet pushed wins; only the raw copy is refreshed
-            lead.raw_fields, lead.last_pulled_at = dict(record.raw), now
-            kept_local.append(lead)
-            action = "keep_local"
-        elif (names := _apply(lead, values, pulled_fields)) or lead.raw_fields != record.raw:
-            changed_fields |= names
-            lead.raw_fields, lead.last_pulled_at = dict(record.raw), now
-            changed.append(lead)
-            action = "update"
-        else:
-            unchanged.append(lead.pk)
-            action = "unchanged"
-        if tally.dry_run:
-            tally.items.append({"record": record.id, "lead": lead.pk if lead else None, "action": action})
-    if tally.dry_run:
+def _since(source: str, client: airtable.ConfigurableAirtableClient) -> datetime | None:
+    """Where an incremental pull starts; None (a full pull) for a new table or a changed field map."""
+    cursor = SyncCursor.objects.filter(source=source).first()
+    if cursor is None or cursor.field_map != dict(client.field_map.refs):
+        return None
+    return cursor.pulled_at - timedelta(seconds=settings.AIRTABLE_INCREMENTAL_MARGIN_SECONDS)
+
+
+def _advance(source: str, client: airtable.ConfigurableAirtableClient, *, started: datetime, full: bool) -> None:
+    """Record that a complete pull began at `started`: the next one asks for what changed after it."""
+    values = {"field_map": dict(client.field_map.refs), "pulled_at": started}
+    if full:
+        values["full_pulled_at"] = started
+    # Of two pulls ending at once, the one that began later keeps the cursor.
+    if SyncCursor.objects.filter(source=source, pulled_at__lte=started).update(**values):
         return
-    with transaction.atomic():
-        Lead.objects.bulk_create(new, batch_size=BULK_BATCH)
-        Lead.objects.bulk_update(
-            changed, fields=[*pulled_fields, "raw_fields", "last_pulled_at"], batch_size=BULK_BATCH
-        )
-        Lead.objects.bulk_update(kept_local, fields=["raw_fields", "last_pulled_at"], batch_size=BULK_BATCH)
-        if unchanged:
-            Lead.objects.filter(pk__in=unchanged).update(last_pulled_at=now)
-
-
-def _apply(lead: Lead, values: Mapping[str, Any], pulled_fields: list[str]) -> set[str]:
-    """Set the pulled values on `lead`; returns the names of the fields that changed."""
-    changed = set()
-    for name in pulled_fields:
-        value = values[name]
-        if name == "company_description" and not value:
-            continue  # the scraper fills it locally; an empty cell does not erase that
-        if getattr(lead, name) != value:
-            setattr(lead, name, value)
-            changed.add(name)
-    return changed
-
-
-def _model_values(lead_fields: LeadFields) -> dict[str, Any]:
-    """LeadFields as model values for the pulled columns, text cut to each column's length."""
-    values: dict[str, Any] = {}
-    for name, value in lead_fields.items():
-        if name not in _MODEL_FIELDS:
-            continue
-        max_length = _MODEL_FIELDS[name]
-        if max_length and isinstance(value, str):
-            value = value[:max_length]
-        values[name] = value
-    return values
-
-
-# Pulled logical field -> the Lead column's max_length (None for text and dates). The skip
-# reason is pushed, never pulled: it is the engager's record of the decision it has already
-# logged (a SkipLog), so a value from Airtable would leave a skipped lead without its log.
-_MODEL_FIELDS = {
-    name: Lead._meta.get_field(name).max_length
-    for name in (
-        "email",
-        "name",
-        "job_title",
-        "company_name",
-        "website",
-        "company_description",
-        "email_confidence_level",
-        "custom_message",
-        "engagement_status",
-        "date_messaged",
-    )
-}
-
-
-# --- push -----------------------------------------------------------------------------
-
-
-def _push(client: airtable.ConfigurableAirtableClient, tally: Tally, *, limit: int | None, progress: Progress) -> None:
-    pending = Lead.objects.filter(pending_push=True).exclude(airtable_id=None).exclude(airtable_id="")
-    leads = list(pending.order_by("id")[:limit] if limit is not None else pending.order_by("id"))
-    progress.start(len(leads), "push")
-    changes = [(lead.airtable_id, {name: getattr(lead, name) for name in PUSHED}) for lead in leads]
-    if tally.dry_run:
-        for lead, (record_id, values) in zip(leads, changes, strict=True):
-            tally.processed += 1
-            tally.succeeded += 1
-            tally.items.append({"lead": lead.pk, "record": record_id, "action": "push", **_printable(values)})
-        return
-    by_record = {lead.airtable_id: lead for lead in leads}
-    for batch in client.update_records(changes):
-        done = [by_record[record_id] for record_id in batch.ids if record_id in batch.accepted and not batch.dropped]
-        _clear_pending(done)
-        tally.processed += len(batch.ids)
-        tally.succeeded += len(done)
-        tally.failed += len(batch.ids) - len(done)
-        progress.advance(len(batch.ids))
-    logger.info("airtable pushed", extra={"records": tally.succeeded, "failed": tally.failed})
-
-
-def _clear_pending(leads: list[Lead]) -> None:
-    """Clear the flag only where the row still holds what was pushed: a change made meanwhile stays pending."""
-    if not leads:
-        return
-    still_as_pushed = Q()
-    for lead in leads:
-        still_as_pushed |= Q(pk=lead.pk, **{name: getattr(lead, name) for name in PUSHED})
-    Lead.objects.filter(still_as_pushed, pending_push=True).update(pending_push=False)
-
-
-def _printable(values: Mapping[str, Any]) -> dict[str, str]:
-    return {name: str(value or "")[:60] for name, value in values.items()}
+    try:
+        with transaction.atomic():
+            SyncCursor.objects.create(source=source, **values)
+    except IntegrityError:
+        pass  # a pull that began later has moved the cursor already

@@ -47,7 +47,7 @@ class Batch:
 
 def eligible(lead_ids: list[int] | None):
     """Leads with no email at touch 1 (among `lead_ids`, when given)."""
-    leads = Lead.objects.filter(~Exists(OutboundEmail.objects.filter(lead=OuterRef("pk"), touch=1)))
+    leads = Lead.objects.filter(~Exists(OutboundEmail.objects.filter(lead=OuterRef("pk"), touch=1)), archived_at=None)
     return leads if lead_ids is None else leads.filter(pk__in=lead_ids)
 
 

@@ -155,7 +155,7 @@ def _pending(*, limit: int | None, lead_ids: list[int] | None) -> list[Lead]:
     needs_message = Q(message_body__regex=r"^\s*$")
     if llm.is_configured():
         needs_message |= Q(message_source=MessageSource.FALLBACK)
-    leads = Lead.objects.filter(needs_message).exclude(contacted).order_by("pk")
+    leads = Lead.objects.filter(needs_message, archived_at=None).exclude(contacted).order_by("pk")
     if lead_ids is not None:
         leads = leads.filter(pk__in=lead_ids)
     return list(leads[:limit] if limit is not None else leads)

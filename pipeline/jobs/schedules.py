@@ -1,4 +1,5 @@
-"""The schedules the cluster runs, kept in step with the settings by `manage.py setup_schedules`."""
+"""The schedules the cluster runs (the pipeline, the daily Airtable full pull), kept in step with
+the settings by `manage.py setup_schedules`."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,6 +11,8 @@ from django_q.models import Schedule
 
 PIPELINE_SCHEDULE = "outreach pipeline"  # Schedule.name: how this module finds its own row
 PIPELINE_TASK = "pipeline.jobs.tasks.run_pipeline"
+FULL_PULL_SCHEDULE = "airtable full pull"  # finds deletions, which incremental pulls cannot see
+FULL_PULL_TASK = "pipeline.jobs.tasks.run_full_pull"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,26 +27,46 @@ def ensure_pipeline_schedule(*, now: datetime | None = None) -> Outcome:
     Running it again with the same settings changes nothing (settings.py keeps the
     interval within what Schedule can hold).
     """
-    minutes = settings.PIPELINE_SCHEDULE_MINUTES
     now = now or timezone.now()
-    wanted = {"func": PIPELINE_TASK, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1}
+    return _ensure_repeating(
+        PIPELINE_SCHEDULE, PIPELINE_TASK, settings.PIPELINE_SCHEDULE_MINUTES, first_run=now, now=now
+    )
+
+
+def ensure_full_pull_schedule(*, now: datetime | None = None) -> Outcome:
+    """Make the Airtable full pull's schedule match AIRTABLE_FULL_PULL_HOURS (0: no schedule).
+
+    Incremental pulls cannot see a record deleted in Airtable (nor a lookup changed by
+    another table); this pull reads every record. Running it again changes nothing.
+    """
+    now = now or timezone.now()
+    minutes = settings.AIRTABLE_FULL_PULL_HOURS * 60
+    # The first pipeline run pulls every record anyway: the first full pull is one interval away.
+    return _ensure_repeating(
+        FULL_PULL_SCHEDULE, FULL_PULL_TASK, minutes, first_run=now + timedelta(minutes=minutes), now=now
+    )
+
+
+def _ensure_repeating(name: str, func: str, minutes: int, *, first_run: datetime, now: datetime) -> Outcome:
+    """One schedule named `name` running `func` every `minutes` (0: none), whatever rows there were."""
+    wanted = {"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1}
     with transaction.atomic():
         # Locked, so that two set-ups at once (two containers starting) leave one row.
-        rows = list(Schedule.objects.select_for_update().filter(name=PIPELINE_SCHEDULE).order_by("id"))
+        rows = list(Schedule.objects.select_for_update().filter(name=name).order_by("id"))
         if minutes == 0:
             for row in rows:
                 row.delete()
             return Outcome("removed" if rows else "off", 0)
         if not rows:
-            Schedule.objects.create(name=PIPELINE_SCHEDULE, next_run=now, **wanted)
+            Schedule.objects.create(name=name, next_run=first_run, **wanted)
             return Outcome("created", minutes)
         schedule, duplicates = rows[0], rows[1:]
         for row in duplicates:
             row.delete()
-        if all(getattr(schedule, name) == value for name, value in wanted.items()) and not duplicates:
+        if all(getattr(schedule, key) == value for key, value in wanted.items()) and not duplicates:
             return Outcome("unchanged", minutes)
-        for name, value in wanted.items():
-            setattr(schedule, name, value)
+        for key, value in wanted.items():
+            setattr(schedule, key, value)
         # A shorter interval takes effect now, not after the old, longer wait.
         schedule.next_run = min(schedule.next_run or now, now + timedelta(minutes=minutes))
         schedule.save()

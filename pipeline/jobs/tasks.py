@@ -126,10 +126,15 @@ def run_pipeline(*, limit: int | None = None) -> dict:
     return runs.record(Job.PIPELINE, lambda: run_steps(PIPELINE, limit=limit)).as_dict()
 
 
-def run_sync(*, direction: str = "both", limit: int | None = None) -> dict:
-    """Pull leads from Airtable and/or push outcomes back; raises AirtableError when it cannot."""
-    step = Step(SYNC_JOBS[direction], airtable.run, {"direction": direction})
+def run_sync(*, direction: str = "both", limit: int | None = None, full: bool = False) -> dict:
+    """Pull leads from Airtable (every record with `full`) and/or push outcomes back; raises AirtableError."""
+    step = Step(SYNC_JOBS[direction], airtable.run, {"direction": direction, "full": full})
     return run_step(step, limit=limit).as_dict()
+
+
+def run_full_pull() -> dict:
+    """Pull every Airtable record, archiving the leads whose record was deleted (the daily schedule)."""
+    return run_step(SYNC_PULL.with_options(full=True)).as_dict()
 
 
 def run_scrape(*, limit: int | None = None) -> dict:

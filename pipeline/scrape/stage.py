@@ -87,10 +87,11 @@ def run(
 
 
 def _due(now: datetime):
-    """Leads with a website and no description, not tried within SCRAPER_RETRY_HOURS."""
+    """Leads (not archived) with a website and no description, not tried within SCRAPER_RETRY_HOURS."""
     retry_before = now - timedelta(hours=settings.SCRAPER_RETRY_HOURS)
     return (
-        Lead.objects.exclude(website="")
+        Lead.objects.filter(archived_at=None)
+        .exclude(website="")
         .filter(company_description="")
         .filter(Q(scraped_at__isnull=True) | Q(scraped_at__lte=retry_before))
         .order_by("id")
@@ -101,8 +102,11 @@ def _left_alone(now: datetime, limit: int | None) -> Iterator[dict]:
     """Dry-run rows for the leads a run would not fetch, with the reason."""
     retry_after = timedelta(hours=settings.SCRAPER_RETRY_HOURS)
     others = Lead.objects.exclude(pk__in=_due(now).values("pk")).order_by("id")
-    for lead in others.only("id", "website", "company_description", "scraped_at", "scrape_error")[:limit]:
-        if lead.company_description.strip():
+    shown = ("id", "website", "company_description", "scraped_at", "scrape_error", "archived_at")
+    for lead in others.only(*shown)[:limit]:
+        if lead.archived_at:
+            reason = "archived (its record was deleted in Airtable)"
+        elif lead.company_description.strip():
             reason = "has a description"
         elif not lead.website.strip():
             reason = "no website"

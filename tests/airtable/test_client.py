@@ -7,6 +7,7 @@ import time
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from pyairtable.formulas import NE, Field
 
 from pipeline.airtable import client as airtable
 from pipeline.airtable import fields, pacing
@@ -92,7 +93,7 @@ def test_a_value_with_quotes_and_backslashes_is_quoted_for_the_formula(fake):
         endpoint_url=fake.url,
         field_map=fields.FieldMap({"name": "Name"}),
     )
-    formula = airtable.NE(airtable.Field("Name"), 'O\'Brien \\ "Jr" {x} ü')
+    formula = NE(Field("Name"), 'O\'Brien \\ "Jr" {x} ü')
     pages = list(client._pages(formula=formula, limit=None, by_id=False))
     assert sum(len(page) for page in pages) == 5  # every record but the one named so
 

@@ -2,13 +2,18 @@
 
 It speaks the parts of the REST API the client uses, the way Airtable does:
 pages of 100 with an `offset`, `filterByFormula` (the forms pyairtable.formulas
-writes: {field}, 'text', numbers, = != < > <= >=, &, AND/OR/NOT and a few
-functions), 422 naming unknown fields, 5 requests/s per base (a sliding
-one-second window) answered with 429, batch PATCH of at most 10 records, a
-bearer token, and the metadata schema with field ids. Faults are switched on
-from the test: `fail_next(500)`, `deny_schema()`, `rename_field(...)`.
+writes: {field}, 'text', numbers, = != < > <= >=, &, AND/OR/NOT, and the
+functions in `_FUNCTIONS`, among them LAST_MODIFIED_TIME(), DATETIME_PARSE()
+and IS_AFTER() over each record's last-modified time), 422 for a formula it does
+not know or that names unknown fields, 5 requests/s per base (a sliding
+one-second window) answered with 429, batch PATCH of at most 10 records (422
+ROW_DOES_NOT_EXIST for a deleted one), a bearer token, and the metadata schema
+with field ids. Its clock may run apart from ours (`clock_offset`). Faults are
+switched on from the test: `fail_next(500)`, `deny_schema()`,
+`rename_field(...)`, `refuse_function("LAST_MODIFIED_TIME")`.
 """
 
+import datetime
 import itertools
 import json
 import re
@@ -70,16 +75,25 @@ class FakeAirtable:
         table_name: str = TABLE_NAME,
         rate_limit: int | None = 5,
         penalty_seconds: float = 0.0,
+        modified: datetime.datetime | None = None,
     ) -> None:
+        """`modified`: the last-modified time of the records of `table` (default: now)."""
         self.token, self.base_id, self.table_name = token, base_id, table_name
         self.rate_limit = rate_limit  # requests per second per base; None: no limit
         self.penalty_seconds = penalty_seconds  # Airtable makes a client that went over wait 30 s
+        self.clock_offset = 0.0  # seconds Airtable's clock is ahead of ours (negative: behind)
+        self.refused_functions: set[str] = set()  # formula functions answered as unknown
+        self.formulas: list[str] = []  # every filterByFormula received
+        self.refused_records: dict[str, str] = {}  # record id -> why a write to it is refused
+        self._trash: dict[str, dict[str, Any]] = {}
+        self._version = 0  # bumped by every write
         self.fields: list[dict[str, str]] = []  # schema: id, name, type
         for name, kind in fields:
             self.add_field(name, kind)
-        self._rows: list[dict[str, Any]] = []  # {"id", "createdTime", "cells": {field id: value}}
+        # {"id", "createdTime", "modified": datetime (Airtable's clock), "cells": {field id: value}}
+        self._rows: list[dict[str, Any]] = []
         for fields_by_name in table:
-            self.add_record(fields_by_name)
+            self.add_record(fields_by_name, modified=modified)
         self.lock = threading.Lock()
         self.schema_allowed = True
         self.requests: list[tuple[str, str]] = []  # (method, path?query)
@@ -88,7 +102,6 @@ class FakeAirtable:
         self.patched_batches: list[int] = []
         self._faults: deque[int] = deque()
         self._penalty_until = 0.0
-        self._version = 0  # bumped by every write
         self._filtered: tuple[object, list] = (None, [])
 
     # --- the table --------------------------------------------------------------------
@@ -98,12 +111,50 @@ class FakeAirtable:
         self.fields.append({"id": field_id, "name": name, "type": kind})
         return field_id
 
-    def add_record(self, fields_by_name: Mapping[str, Any]) -> str:
+    def add_record(self, fields_by_name: Mapping[str, Any], *, modified: datetime.datetime | None = None) -> str:
         record_id = f"rec{next(_ids):014d}"
         cells = {self._field(name)["id"]: value for name, value in fields_by_name.items()}
-        self._rows.append({"id": record_id, "createdTime": "2024-01-01T00:00:00.000Z", "cells": cells})
-        self._version = getattr(self, "_version", 0) + 1
+        row = {"id": record_id, "createdTime": "2024-01-01T00:00:00.000Z", "modified": modified or self.now()}
+        self._rows.append({**row, "cells": cells})
+        self._version += 1
         return record_id
+
+    def edit_record(self, record_id: str, fields_by_name: Mapping[str, Any]) -> None:
+        """As a person editing cells in the sheet: the record's last-modified time moves to now."""
+        row = self._row(record_id)
+        for name, value in fields_by_name.items():
+            row["cells"][self._field(name)["id"]] = value
+        row["modified"] = self.now()
+        self._version += 1
+
+    def delete_record(self, record_id: str) -> None:
+        """As a person deleting the row: it goes to the base's trash, from where it can be restored."""
+        row = self._row(record_id)
+        self._rows.remove(row)
+        self._trash[record_id] = row
+        self._version += 1
+
+    def restore_record(self, record_id: str) -> None:
+        """Back from the trash, with its id, its cells and a new last-modified time."""
+        row = self._trash.pop(record_id)
+        row["modified"] = self.now()
+        self._rows.append(row)
+        self._version += 1
+
+    def refuse_record(self, record_id: str, message: str = 'Field "Date Messaged" cannot accept the value') -> None:
+        """A write to this record is answered 422 INVALID_VALUE_FOR_COLUMN, as for a value Airtable will not take."""
+        self.refused_records[record_id] = message
+
+    def now(self) -> datetime.datetime:
+        """Airtable's clock."""
+        return datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=self.clock_offset)
+
+    def refuse_function(self, name: str) -> None:
+        """As a base (or a proxy) that cannot evaluate `name` in a formula: 422 INVALID_FILTER_BY_FORMULA."""
+        self.refused_functions.add(name)
+
+    def _row(self, record_id: str) -> dict[str, Any]:
+        return next(row for row in self._rows if row["id"] == record_id)
 
     def field_id(self, name: str) -> str:
         return self._field(name)["id"]
@@ -195,15 +246,17 @@ class FakeAirtable:
         by_id = params.get("returnFieldsByFieldId", ["false"])[0].lower() in ("1", "true")
         formula = params.get("filterByFormula", [""])[0]
         rows = self._rows
+        if formula and "offset" not in params:
+            self.formulas.append(formula)
         if formula:
             # One evaluation per listing, not per page: the table does not change between pages.
             key = (formula, self._version, tuple(f["name"] for f in self.fields))
             if self._filtered[0] != key:
                 try:
                     expression = _Parser(formula, self).parse()
+                    self._filtered = (key, [row for row in rows if _truthy(expression(row))])
                 except FormulaError as exc:
                     return 422, {"error": {"type": "INVALID_FILTER_BY_FORMULA", "message": str(exc)}}
-                self._filtered = (key, [row for row in rows if _truthy(expression(row["cells"]))])
             rows = self._filtered[1]
         if "maxRecords" in params:
             rows = rows[: int(params["maxRecords"][0])]
@@ -221,10 +274,12 @@ class FakeAirtable:
             return 422, {"error": {"type": "INVALID_RECORDS", "message": "You can update at most 10 records"}}
         rows = {row["id"]: row for row in self._rows}
         for record in records:
-            if record.get("id") not in rows:
-                return 404, {
-                    "error": {"type": "ROW_DOES_NOT_EXIST", "message": f"Record ID {record.get('id')} does not exist"}
-                }
+            if record.get("id") not in rows:  # Airtable answers a deleted record so, for the whole batch
+                message = f"Record ID {record.get('id')} does not exist in this table"
+                return 422, {"error": {"type": "ROW_DOES_NOT_EXIST", "message": message}}
+            if record["id"] in self.refused_records:
+                message = self.refused_records[record["id"]]
+                return 422, {"error": {"type": "INVALID_VALUE_FOR_COLUMN", "message": message}}
             for name in record.get("fields", {}):
                 try:
                     self._field(name)
@@ -237,6 +292,7 @@ class FakeAirtable:
             row = rows[record["id"]]
             for name, value in record["fields"].items():
                 row["cells"][self._field(name)["id"]] = value
+            row["modified"] = self.now()
         return 200, {"records": [self._as_api(rows[r["id"]], by_id=by_id) for r in records]}
 
     def schema(self) -> tuple[int, dict]:
@@ -330,6 +386,21 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
+
+
+def _parse_datetime(text: Any) -> datetime.datetime:
+    try:
+        return datetime.datetime.fromisoformat(_text(text).replace("Z", "+00:00"))
+    except ValueError:
+        raise FormulaError(f"The formula for filtering records is invalid: DATETIME_PARSE({text!r})") from None
+
+
+def _is_after(a: Any, b: Any) -> bool:
+    return isinstance(a, datetime.datetime) and isinstance(b, datetime.datetime) and a > b
+
+
+# Functions whose value depends on the record itself rather than on its cells.
+_ROW_FUNCTIONS = {"LAST_MODIFIED_TIME": lambda row: row["modified"]}
 _FUNCTIONS = {
     "AND": lambda *a: all(_truthy(x) for x in a),
     "OR": lambda *a: any(_truthy(x) for x in a),
@@ -340,6 +411,8 @@ _FUNCTIONS = {
     "LEN": lambda a: len(_text(a)),
     "LOWER": lambda a: _text(a).lower(),
     "TRIM": lambda a: _text(a).strip(),
+    "DATETIME_PARSE": _parse_datetime,
+    "IS_AFTER": _is_after,
 }
 
 
@@ -364,7 +437,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
 
 
 class _Parser:
-    """Formula text -> a function of a row's cells; unknown fields raise as Airtable words it."""
+    """Formula text -> a function of a row; unknown fields and functions raise as Airtable words it."""
 
     def __init__(self, text: str, fake: FakeAirtable) -> None:
         self.fake = fake
@@ -406,7 +479,7 @@ class _Parser:
         if token and token[0] == "op" and token[1] in ("=", "!=", "<", ">", "<=", ">="):
             self._take()
             right = self._concatenation()
-            return lambda cells, left=left, right=right, op=token[1]: _compare(op, left(cells), right(cells))
+            return lambda row, left=left, right=right, op=token[1]: _compare(op, left(row), right(row))
         return left
 
     def _concatenation(self):
@@ -414,7 +487,7 @@ class _Parser:
         while (token := self._peek()) and token[1] == "&":
             self._take()
             right = self._atom()
-            left = lambda cells, a=left, b=right: _text(a(cells)) + _text(b(cells))  # noqa: E731 - a tiny closure
+            left = lambda row, a=left, b=right: _text(a(row)) + _text(b(row))  # noqa: E731 - a tiny closure
         return left
 
     def _atom(self):
@@ -426,17 +499,23 @@ class _Parser:
             except KeyError:
                 self.unknown.append(name)
                 field_id = None
-            return lambda cells: cells.get(field_id)
+            return lambda row: row["cells"].get(field_id)
         if kind == "string":
             text = re.sub(r"\\(.)", r"\1", value[1:-1])
-            return lambda cells: text
+            return lambda row: text
         if kind == "number":
             number = float(value) if "." in value else int(value)
-            return lambda cells: number
+            return lambda row: number
         if kind == "op" and value == "(":
             inner = self._comparison()
             self._take(")")
             return inner
+        if kind == "name" and value in self.fake.refused_functions:
+            raise FormulaError(f"The formula for filtering records is invalid: Unknown function {value}")
+        if kind == "name" and value in _ROW_FUNCTIONS:
+            self._take("(")
+            self._take(")")
+            return _ROW_FUNCTIONS[value]
         if kind == "name" and value in _FUNCTIONS:
             self._take("(")
             args = []
@@ -446,7 +525,7 @@ class _Parser:
                     self._take()
             self._take(")")
             function = _FUNCTIONS[value]
-            return lambda cells: function(*(arg(cells) for arg in args))
+            return lambda row: function(*(arg(row) for arg in args))
         raise FormulaError(f"The formula for filtering records is invalid: Unknown function or token {value!r}")
 
 

@@ -6,11 +6,19 @@ from pipeline.jobs import schedules
 
 
 class Command(BaseCommand):
-    help = "Create or update the pipeline's schedule from PIPELINE_SCHEDULE_MINUTES; running it twice changes nothing."
+    help = (
+        "Create or update the pipeline's schedule (PIPELINE_SCHEDULE_MINUTES) and the Airtable full pull's "
+        "(AIRTABLE_FULL_PULL_HOURS); running it twice changes nothing."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         outcome = schedules.ensure_pipeline_schedule()
         if outcome.action in {"removed", "off"}:
             self.stdout.write(f"pipeline schedule: {outcome.action} (PIPELINE_SCHEDULE_MINUTES=0)")
-            return
-        self.stdout.write(f"pipeline schedule: {outcome.action}, every {outcome.minutes} minutes")
+        else:
+            self.stdout.write(f"pipeline schedule: {outcome.action}, every {outcome.minutes} minutes")
+        full_pull = schedules.ensure_full_pull_schedule()
+        if full_pull.action in {"removed", "off"}:
+            self.stdout.write(f"airtable full pull schedule: {full_pull.action} (AIRTABLE_FULL_PULL_HOURS=0)")
+        else:
+            self.stdout.write(f"airtable full pull schedule: {full_pull.action}, every {full_pull.minutes // 60} hours")
