@@ -18,12 +18,15 @@ class StageSummary:
     # One row per lead in a dry run (lead, decision, reason, …), so a person can
     # see what a real run would do; empty in a real run.
     items: tuple[Mapping[str, Any], ...] = ()
+    # The stage's own keys of the contract (generate: "grounding"), written beside the others.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["skipped"] = dict(self.skipped)
         data["items"] = [dict(item) for item in self.items]
-        return data
+        del data["extra"]
+        return {**data, **self.extra}
 
 
 @dataclass(slots=True)
@@ -38,6 +41,7 @@ class Tally:
     deferred: int = 0
     failed: int = 0
     items: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> StageSummary:
         return StageSummary(
@@ -49,4 +53,5 @@ class Tally:
             deferred=self.deferred,
             failed=self.failed,
             items=tuple(self.items),
+            extra=dict(self.extra),
         )

@@ -1,5 +1,8 @@
 """Leads: the list people review, each lead's page, and the actions on a selection."""
 
+from collections import Counter
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -7,9 +10,11 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django_q.tasks import async_task
 
+from leads.admin import evidence
 from leads.admin.inlines import OutboundEmailInline, SkipLogInline
+from leads.admin.review import REVIEW_ACTIONS
 from leads.models import Lead, SkipLog
-from pipeline import engage, suppression
+from pipeline import engage, review, suppression
 from pipeline.jobs import tasks
 
 
@@ -45,6 +50,21 @@ class SkippedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ApprovedFilter(admin.SimpleListFilter):
+    title = "message approved"
+    parameter_name = "approved"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Approved"), ("waiting", "Waiting for approval")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(message_approved_at=None)
+        if self.value() == "waiting":
+            return review.waiting(queryset)
+        return queryset
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = [
@@ -54,6 +74,7 @@ class LeadAdmin(admin.ModelAdmin):
         "engagement_status",
         "email_confidence_level",
         "message_source",
+        "approved",
         "skip_reason",
         "date_messaged",
         "pending_push",
@@ -65,6 +86,7 @@ class LeadAdmin(admin.ModelAdmin):
         "email_confidence_level",
         "message_source",
         HasMessageFilter,
+        ApprovedFilter,
         SkippedFilter,
         "skip_reason",
         "pending_push",
@@ -79,13 +101,27 @@ class LeadAdmin(admin.ModelAdmin):
         "scrape_error",
         "created_at",
         "updated_at",
+        "message_grounding",
+        "grounding_evidence",
+        "message_approved_at",
+        "message_approved_by",
     ]
     fieldsets = [
         (None, {"fields": ["airtable_id", "name", "email", "job_title", "company_name", "website"]}),
         ("Status", {"fields": ["engagement_status", "email_confidence_level", "date_messaged", "skip_reason"]}),
         (
             "Message",
-            {"fields": ["message_subject", "message_body", "message_source", "message_grounding", "custom_message"]},
+            {
+                "fields": [
+                    "message_subject",
+                    "message_body",
+                    "message_source",
+                    "message_approved_at",
+                    "message_approved_by",
+                    "grounding_evidence",
+                    "custom_message",
+                ]
+            },
         ),
         ("Company", {"fields": ["company_description", "scraped_at", "scrape_error"]}),
         (
@@ -97,11 +133,23 @@ class LeadAdmin(admin.ModelAdmin):
         ),
     ]
 
-    actions = ["engage_selected", "suppress_selected"]
+    actions = [*REVIEW_ACTIONS, "engage_selected", "suppress_selected"]
 
     @admin.display(description="Lead", ordering="name")
     def display_name(self, obj: Lead) -> str:
         return obj.display_name
+
+    @admin.display(description="Approved", boolean=True, ordering="message_approved_at")
+    def approved(self, obj: Lead) -> bool:
+        return obj.is_approved
+
+    @admin.display(description="Grounding evidence")
+    def grounding_evidence(self, obj: Lead) -> str:
+        return evidence.full(obj)
+
+    def save_model(self, request: HttpRequest, obj: Lead, form: forms.ModelForm, change: bool) -> None:
+        review.record_edit(obj, set(form.changed_data))  # an edited message waits for approval again
+        super().save_model(request, obj, form, change)
 
     @admin.action(description="Engage selected leads (preview first)", permissions=["change"])
     def engage_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
@@ -121,11 +169,13 @@ class LeadAdmin(admin.ModelAdmin):
             )
             return None
         preview = engage.run(lead_ids=ids, dry_run=True)
+        deferred_by = Counter(item["reason"] for item in preview.items if item["decision"].startswith("defer"))
         context = {
             **self.admin_site.each_context(request),
             "title": "Engage these leads?",
             "opts": self.model._meta,
             "preview": preview,
+            "deferred_by": dict(sorted(deferred_by.items())),
             "skipped_total": sum(preview.skipped.values()),
             "already_engaged": len(ids) - preview.processed,
             "selected": ids,

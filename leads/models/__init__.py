@@ -1,9 +1,10 @@
 """The data: leads mirrored from Airtable, why each was skipped, who must not be
-emailed, every email sent, and every run of a pipeline job. Addresses are compared
+emailed, every email sent, every run of a pipeline job, and the messages waiting for a person. Addresses are compared
 case-insensitively. One module per subject; import from here: `from leads.models import Lead`."""
 
 from leads.models.emails import EmailStatus, OutboundEmail
 from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReason, Stage
+from leads.models.review import MessageReview
 from leads.models.runs import Job, PipelineRun, RunOutcome
 from leads.models.suppression import Suppression, SuppressionReason
 
@@ -12,6 +13,7 @@ __all__ = [
     "Job",
     "Lead",
     "LeadStatus",
+    "MessageReview",
     "MessageSource",
     "OutboundEmail",
     "PipelineRun",
