@@ -48,10 +48,10 @@ _SPELLED_WORDS = "|".join(sorted(vocabulary.NUMBER_WORDS, key=len, reverse=True)
 _ONES = "|".join(vocabulary.ONES)
 # "forty-five", "ten million", "twenty-one thousand": one number, read as one.
 _SPELLED = re.compile(
-    rf"\b(?P<word>{_SPELLED_WORDS})(?:[\s-](?P<ones>{_ONES}))?(?:[\s-](?P<unit>{_MULTIPLIER_WORDS}))?\b",
+    rf"(?<!\d)(?<!\d\s)\b(?P<word>{_SPELLED_WORDS})(?:[\s-](?P<ones>{_ONES}))?(?:[\s-](?P<unit>{_MULTIPLIER_WORDS}))?\b",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[^\W\d_][\w'’]*")
+_WORD = re.compile(r"(?<![\w'’])[^\W\d_][\w'’]*")
 _EST = re.compile(r"\b[^\W\d_]{2,}est\b")
 _DETERMINED = re.compile(r"\b(?:a|an|the|one of the|a true)\s+(?P<word>leading|top)\b")
 _THE_MOST = re.compile(r"\bthe most\s+[^\W\d_]+")
@@ -237,8 +237,8 @@ def _unsupported_names(text: str, sources: Sources, *, is_subject: bool) -> list
         if not word[0].isupper():
             continue
         key = _key(word)
-        if key in vocabulary.ALWAYS_FINE or sources.has_word(word):
-            continue
+        if key in vocabulary.ALWAYS_FINE or key in vocabulary.NUMBER_WORDS or sources.has_word(word):
+            continue  # a number word is the number check's to judge
         # Title-case subjects and sentence openers are capitalised by grammar, not because they are names.
         if (is_subject or _opens_sentence(text, match.start())) and _is_ordinary(key):
             continue

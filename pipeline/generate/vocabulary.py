@@ -31,7 +31,13 @@ COMMON = frozenset(
     toward towards upon via everyone everything nothing anything somebody nobody ready keep making make makes
     take takes taking give gives giving get gets getting got send sending sent write writing written wrote
     read reading learn learned learning run running find finding found built build building offer offering
-    offers hand handle handling spend spending spent turn turning cut cutting fewer""".split()  # noqa: SIM905 - a word list reads best as words
+    offers hand handle handling spend spending spent turn turning cut cutting fewer ahead along amid among
+    given noticed loved imagine curious impressed pleased thrilled delighted kudos recently lately especially
+    particularly definitely honestly certainly hopefully finally additionally furthermore moreover meanwhile
+    besides otherwise therefore hence thus although whereas whenever wherever anyway regardless nevertheless
+    sincerely warmly truly several neither none second third meetings meeting prospecting replies booking
+    sounds sound seems looks feels happy running scaling leading managing knowing considering speaking talking
+    staying supporting serving designing planning tracking modernising modernizing creating""".split()  # noqa: SIM905 - a word list reads best as words
 )
 # Endings of ordinary words (verbs, adverbs, abstract nouns): a sentence that opens with
 # "Cutting", "Recently" or "Modernisation" does not open with a name.
