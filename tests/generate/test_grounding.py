@@ -45,7 +45,7 @@ def test_a_reworded_quote_still_matches_but_a_changed_fact_does_not():
 
 
 def test_a_long_quote_is_not_matched_inside_a_short_field():
-    """"CTO raised $10M" contains the job title "CTO"; it is still no quote of it."""
+    """ "CTO raised $10M" contains the job title "CTO"; it is still no quote of it."""
     claim = grounding.Claim("title", "CTO and founder who raised ten million")
     [support] = grounding.check("Hello", "Hi Ada,\n\nA note.", [claim], _sources()).support
     assert support.source == ""
