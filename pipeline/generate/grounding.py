@@ -16,6 +16,7 @@ Two checks, independent of each other, so a model that lists no claims is checke
 quote was found, so that the admin can highlight the supported words.
 """
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ _LINK = re.compile(
     r"|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b(?:/[^\s<>\"')\]]*)?",
     re.IGNORECASE,
 )
+# What a link needs somewhere: a dot between two characters, an @, a scheme or www; most texts
+# have none, and the full pattern is slow to try at every word.
+_MAYBE_LINK = re.compile(r"[\w-]\.[a-z]|@|://|www\.", re.IGNORECASE)
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 _MULTIPLIER_WORDS = "|".join(sorted(vocabulary.MULTIPLIERS, key=len, reverse=True))
 _NUMBER = re.compile(
     rf"(?<![\w.,])[$€£¥]?\s?(?P<digits>\d+(?:[.,]\d+)*)(?:\s?(?P<unit>%|percent|per cent|{_MULTIPLIER_WORDS})\b)?",
@@ -57,6 +62,7 @@ _DETERMINED = re.compile(r"\b(?:a|an|the|one of the|a true)\s+(?P<word>leading|t
 _THE_MOST = re.compile(r"\bthe most\s+[^\W\d_]+")
 # "Best," / "Best regards" / "All the best": a sign-off, not a claim.
 _SIGN_OFF_BEST = re.compile(r"\bbest(?=\s*(?:[,!.\n]|$|regards|wishes))|all the best", re.IGNORECASE)
+_SUPERLATIVE_PHRASE = re.compile("|".join(re.escape(phrase) for phrase in vocabulary.SUPERLATIVE_PHRASES))
 _EVENT = re.compile(r"\b(?:" + "|".join(vocabulary.EVENT_STEMS) + r")\b", re.IGNORECASE)
 _SENTENCE_END = (".", "!", "?", ":", ";", "\n")
 _OPENERS = " \t\"'“‘([*-•>"
@@ -139,10 +145,11 @@ class Sources:
         self._words = _words(self._all)
         self._numbers = _numbers(self._all)
         self._hosts, self._links = set(), set()
-        for link in _LINK.findall(self._all):
-            host, path = _split_link(link)
-            self._hosts.add(host)
-            self._links.add(host + path)
+        for text in self.folded.values():  # per text: the long description seldom holds a link
+            for link in _links(text):
+                host, path = _split_link(link)
+                self._hosts.add(host)
+                self._links.add(host + path)
 
     def has_word(self, word: str) -> bool:
         key = _key(word)
@@ -202,12 +209,14 @@ def _risky(text: str, sources: Sources, *, is_subject: bool) -> list[Problem]:
     """The risky tokens of one text that no source or allowlist backs."""
     folded = fold(text)
     problems = []
-    for match in _LINK.finditer(folded):
-        if not sources.has_link(match.group(0)):
-            problems.append(Problem(Cause.LINK, text[match.start() : match.end()].rstrip(".,;:!?")))
-    # Links are judged whole: their parts are not judged again as words or numbers.
-    plain = _LINK.sub(lambda m: " " * len(m.group(0)), text)
-    folded_plain = fold(plain)
+    plain, folded_plain = text, folded
+    if _MAYBE_LINK.search(folded):
+        for match in _LINK.finditer(folded):
+            if not sources.has_link(match.group(0)):
+                problems.append(Problem(Cause.LINK, text[match.start() : match.end()].rstrip(".,;:!?")))
+        # Links are judged whole: their parts are not judged again as words or numbers.
+        plain = _LINK.sub(lambda m: " " * len(m.group(0)), text)
+        folded_plain = fold(plain)
     problems += _unsupported_numbers(plain, folded_plain, sources)
     problems += _unsupported_names(plain, sources, is_subject=is_subject)
     problems += _unsupported_superlatives(plain, folded_plain, sources)
@@ -223,7 +232,8 @@ def _unsupported_numbers(text: str, folded: str, sources: Sources) -> list[Probl
         value = _value(match.group("digits"), match.group("unit"))
         if value is not None and not sources.has_number(value):
             problems.append(Problem(Cause.NUMBER, text[match.start() : match.end()].strip()))
-    for match in _SPELLED.finditer(folded):
+    spelled = _SPELLED.finditer(folded) if any(word in folded for word in vocabulary.NUMBER_WORDS) else ()
+    for match in spelled:
         value = _spelled(match)
         if not sources.has_number(value) and not sources.has_word(match.group("word")):
             problems.append(Problem(Cause.NUMBER, text[match.start() : match.end()]))
@@ -248,8 +258,7 @@ def _unsupported_names(text: str, sources: Sources, *, is_subject: bool) -> list
 
 def _unsupported_superlatives(text: str, folded: str, sources: Sources) -> list[Problem]:
     found = []  # (start, end, what the sources must hold, whether that is a phrase)
-    for phrase in vocabulary.SUPERLATIVE_PHRASES:
-        found += [(m.start(), m.end(), phrase, True) for m in re.finditer(re.escape(phrase), folded)]
+    found += [(m.start(), m.end(), m.group(0), True) for m in _SUPERLATIVE_PHRASE.finditer(folded)]
     found += [(m.start(), m.end(), m.group(0)[4:], True) for m in _THE_MOST.finditer(folded)]
     found += [(*m.span("word"), m.group("word"), False) for m in _DETERMINED.finditer(folded)]
     est = [m for m in _EST.finditer(folded) if m.group(0) not in vocabulary.NOT_SUPERLATIVE]
@@ -278,12 +287,19 @@ def _opens_sentence(text: str, start: int) -> bool:
 
 def _key(word: str) -> str:
     """A word as the index holds it: lower case, without a possessive."""
-    key = fold(word).strip("'")
-    return key.removesuffix("'s")
+    return _folded_key(fold(word))
+
+
+def _folded_key(word: str) -> str:
+    return word.strip("'").removesuffix("'s")
 
 
 def _words(folded: str) -> set[str]:
-    return {_key(match.group(0)) for match in _WORD.finditer(folded)}
+    return {_folded_key(word) for word in _WORD.findall(folded)}
+
+
+def _links(folded: str) -> list[str]:
+    return _LINK.findall(folded) if _MAYBE_LINK.search(folded) else []
 
 
 def _numbers(folded: str) -> set[float]:
@@ -292,14 +308,15 @@ def _numbers(folded: str) -> set[float]:
         value = _value(match.group("digits"), match.group("unit"))
         if value is not None:
             values.add(value)
-    for match in _SPELLED.finditer(folded):
-        values.add(_spelled(match))
+    if any(word in folded for word in vocabulary.NUMBER_WORDS):  # the pattern is slow; most texts spell none
+        values.update(_spelled(match) for match in _SPELLED.finditer(folded))
     return values
 
 
+@functools.lru_cache(maxsize=4096)  # the same few numbers come back in every draft and source
 def _value(digits: str, unit: str | None) -> float | None:
     """The number a token stands for: `10,000` and `10k` are both 10000; `3.5` is 3.5."""
-    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", digits):
+    if "," in digits and _THOUSANDS.fullmatch(digits):
         digits = digits.replace(",", "")
     digits = digits.replace(",", ".")
     try:
