@@ -19,8 +19,10 @@ venv: $(STAMP)
 migrate: $(STAMP)
 	$(PY) manage.py migrate --no-input -v0
 
+## Demo leads with their messages written (the review queue starts full; nothing is sent before approval).
 demo: migrate
 	$(PY) manage.py loaddata -v0 demo_leads
+	$(PY) manage.py generate --limit 100 > /dev/null
 	$(PY) manage.py collectstatic --no-input -v0
 	$(PY) manage.py ensure_admin
 

@@ -140,3 +140,27 @@ def test_exclude_marks_do_not_contact_for_the_next_push(admin_client):
     other.refresh_from_db()
     assert (lead.engagement_status, lead.pending_push) == ("Do Not Contact", True)
     assert (other.engagement_status, other.pending_push) == ("", False)
+
+
+def test_saving_the_lead_page_without_touching_the_message_keeps_its_approval(admin_client, admin_user):
+    """Browsers send a textarea back with CRLF line ends; that is no edit."""
+    approved_at = timezone.now()
+    lead = _waiting(
+        message_body="Hi Ada,\n\nA note.\n", message_approved_at=approved_at, message_approved_by=admin_user
+    )
+    form = admin_client.get(f"/admin/leads/lead/{lead.pk}/change/").context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
+    data.update(
+        {
+            "message_body": "Hi Ada,\r\n\r\nA note.\r\n",
+            "name": "Ada Renamed",
+            "skip_logs-TOTAL_FORMS": "0",
+            "skip_logs-INITIAL_FORMS": "0",
+            "emails-TOTAL_FORMS": "0",
+            "emails-INITIAL_FORMS": "0",
+        }
+    )
+    assert admin_client.post(f"/admin/leads/lead/{lead.pk}/change/", data).status_code == 302
+    lead.refresh_from_db()
+    assert (lead.name, lead.message_body, lead.message_source) == ("Ada Renamed", "Hi Ada,\n\nA note.\n", "ai")
+    assert lead.message_approved_at == approved_at

@@ -12,7 +12,7 @@ from django_q.tasks import async_task
 
 from leads.admin import evidence
 from leads.admin.inlines import OutboundEmailInline, SkipLogInline
-from leads.admin.review import REVIEW_ACTIONS
+from leads.admin.review import REVIEW_ACTIONS, MessageBodyField
 from leads.models import Lead, SkipLog
 from pipeline import engage, review, suppression
 from pipeline.jobs import tasks
@@ -146,6 +146,11 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.display(description="Grounding evidence")
     def grounding_evidence(self, obj: Lead) -> str:
         return evidence.full(obj)
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs) -> forms.Field | None:
+        if db_field.name == "message_body":
+            return MessageBodyField(widget=forms.Textarea(attrs={"rows": 12, "cols": 80}))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Lead, form: forms.ModelForm, change: bool) -> None:
         review.record_edit(obj, set(form.changed_data))  # an edited message waits for approval again

@@ -23,6 +23,17 @@ from pipeline.jobs import tasks
 _FACTS_DESCRIPTION = 300
 
 
+class MessageBodyField(forms.CharField):
+    """A message body as a browser sends it back: CRLF line ends are LF again and the last newline is kept,
+    so a message nobody touched counts as unchanged (and keeps its approval and its source)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(strip=False, required=False, **kwargs)
+
+    def to_python(self, value: object) -> str:
+        return super().to_python(value).replace("\r\n", "\n")
+
+
 @admin.action(description="Approve selected messages (they go out with the next engage run)", permissions=["change"])
 def approve_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Approve the selection's messages as this person, in one UPDATE."""
@@ -69,18 +80,20 @@ REVIEW_ACTIONS = [approve_selected, regenerate_selected, exclude_selected]
 class ReviewQueueAdmin(admin.ModelAdmin):
     """Leads whose message waits for approval: the message, its source, its evidence and the lead's facts."""
 
-    list_display = ["lead", "facts", "message_source", "message_subject", "message_body", "claims"]
+    list_display = ["lead", "message_subject", "message_body"]
     list_display_links = None  # the lead's name links to its own page
     list_editable = ["message_subject", "message_body"]
-    list_filter = ["message_source"]
     search_fields = ["email", "name", "company_name"]
     ordering = ["-message_generated_at", "-id"]
     list_per_page = 25
     actions = REVIEW_ACTIONS
-    formfield_overrides = {
-        models.TextField: {"widget": forms.Textarea(attrs={"rows": 10, "cols": 60})},
-        models.CharField: {"widget": forms.TextInput(attrs={"size": 40})},
-    }
+
+    def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs) -> forms.Field | None:
+        if db_field.name == "message_body":
+            return MessageBodyField(widget=forms.Textarea(attrs={"rows": 9, "cols": 48}))
+        if db_field.name == "message_subject":
+            kwargs["widget"] = forms.TextInput(attrs={"size": 28})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return review.waiting(super().get_queryset(request))
@@ -95,24 +108,21 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         review.record_edit(obj, set(form.changed_data))
         super().save_model(request, obj, form, change)
 
-    @admin.display(description="Lead", ordering="name")
+    @admin.display(description="Lead, facts and evidence", ordering="name")
     def lead(self, obj: Lead) -> str:
         url = reverse("admin:leads_lead_change", args=[obj.pk])
-        return format_html('<a href="{}">{}</a><br>{}', url, obj.display_name, obj.email)
-
-    @admin.display(description="Facts")
-    def facts(self, obj: Lead) -> str:
         description = obj.company_description
         if len(description) > _FACTS_DESCRIPTION:
             description = description[:_FACTS_DESCRIPTION].rsplit(" ", 1)[0] + " …"
+        facts = " · ".join(fact for fact in (obj.job_title, obj.company_name, obj.website) if fact) or "-"
         return format_html(
-            '{}<br>{}<br>{}<br><span class="description">{}</span>',
-            obj.job_title or "-",
-            obj.company_name or "-",
-            obj.website or "-",
+            '<a href="{}">{}</a><br>{}<br>{}<br><em>Source: {}</em><br><span class="description">{}</span>'
+            '<div class="evidence">Evidence: {}</div>',
+            url,
+            obj.display_name,
+            obj.email,
+            facts,
+            obj.get_message_source_display() or "-",
             description or "no company description",
+            evidence.summary(obj),
         )
-
-    @admin.display(description="Evidence")
-    def claims(self, obj: Lead) -> str:
-        return evidence.summary(obj)
