@@ -23,9 +23,11 @@ def test_the_queue_starts_full_and_nothing_leaves_until_a_person_approves(demo, 
     waiting = list(review.waiting())
     assert len(waiting) >= 10
     assert {lead.message_source for lead in waiting} == {"ai", "fallback", "manual"}  # one has a custom message
-    first_run = engage.run()
+    first_run = engage.run()  # the schedule's first run, right after start
     assert (first_run.succeeded, smtp.received) == (0, [])
     assert first_run.deferred >= 10
+    waiting = list(review.waiting())  # now without the leads the rules skip (no or bad address, status)
+    assert len(waiting) == first_run.deferred
     chosen = waiting[:3]
     review.approve(Lead.objects.filter(pk__in=[lead.pk for lead in chosen]), user=admin_user)
     assert engage.run().succeeded == 3
