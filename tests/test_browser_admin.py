@@ -4,6 +4,7 @@ import re
 import time
 
 import pytest
+from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 
@@ -203,3 +204,15 @@ def test_a_reviewer_edits_and_approves_three_messages_and_only_those_three_are_s
     [rewritten] = [r.message for r in smtp.received if r.to == edited.email]
     assert "A note a person rewrote." in rewritten.get_body(("plain",)).get_content()
     assert not OutboundEmail.objects.filter(lead__in=waiting).exists()
+
+
+def test_the_lead_page_highlights_the_source_words_that_back_each_claim(page):
+    call_command("loaddata", "demo_leads", verbosity=0)
+    page.goto(f"{page.base_url}/admin/leads/lead/1/change/")
+    marks = page.locator(".evidence-written-from mark").all_inner_texts()
+    assert "builds calculating machines for research labs" in marks
+    assert "Grounding check: passed" in page.locator(".evidence-check").inner_text()
+    page.locator(".evidence").scroll_into_view_if_needed()
+    screenshot(page, "lead-evidence")
+    page.goto(f"{page.base_url}/admin/leads/lead/19/change/")  # the demo's lead whose name is markup
+    assert page.locator("#id_name").input_value() == "<script>alert(1)</script>"

@@ -85,20 +85,17 @@ def test_approve_is_one_update_for_the_selection_and_records_who_and_when(
     assert "Approved 1 message:" in _act(admin_client, QUEUE, "approve_selected", [queued]).content.decode()
 
 
-def test_an_edit_after_approval_needs_approval_again(admin_client, admin_user):
-    lead = _waiting(message_approved_at=timezone.now(), message_approved_by=admin_user)
+def _lead_page_data(admin_client, lead: Lead, **changes: str) -> dict:
+    """What the lead's page posts back: its fields as shown, with `changes`, and empty inlines."""
     form = admin_client.get(f"/admin/leads/lead/{lead.pk}/change/").context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
-    data.update(
-        {
-            "message_subject": "A better idea",
-            "message_body": "Hi Ada, a better note.",
-            "skip_logs-TOTAL_FORMS": "0",
-            "skip_logs-INITIAL_FORMS": "0",
-            "emails-TOTAL_FORMS": "0",
-            "emails-INITIAL_FORMS": "0",
-        }
-    )
+    inlines = {f"{prefix}-{count}_FORMS": "0" for prefix in ("skip_logs", "emails") for count in ("TOTAL", "INITIAL")}
+    return {**data, **inlines, **changes}
+
+
+def test_an_edit_after_approval_needs_approval_again(admin_client, admin_user):
+    lead = _waiting(message_approved_at=timezone.now(), message_approved_by=admin_user)
+    data = _lead_page_data(admin_client, lead, message_subject="A better idea", message_body="Hi Ada, a better note.")
     response = admin_client.post(f"/admin/leads/lead/{lead.pk}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     lead.refresh_from_db()
@@ -148,18 +145,7 @@ def test_saving_the_lead_page_without_touching_the_message_keeps_its_approval(ad
     lead = _waiting(
         message_body="Hi Ada,\n\nA note.\n", message_approved_at=approved_at, message_approved_by=admin_user
     )
-    form = admin_client.get(f"/admin/leads/lead/{lead.pk}/change/").context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
-    data.update(
-        {
-            "message_body": "Hi Ada,\r\n\r\nA note.\r\n",
-            "name": "Ada Renamed",
-            "skip_logs-TOTAL_FORMS": "0",
-            "skip_logs-INITIAL_FORMS": "0",
-            "emails-TOTAL_FORMS": "0",
-            "emails-INITIAL_FORMS": "0",
-        }
-    )
+    data = _lead_page_data(admin_client, lead, message_body="Hi Ada,\r\n\r\nA note.\r\n", name="Ada Renamed")
     assert admin_client.post(f"/admin/leads/lead/{lead.pk}/change/", data).status_code == 302
     lead.refresh_from_db()
     assert (lead.name, lead.message_body, lead.message_source) == ("Ada Renamed", "Hi Ada,\n\nA note.\n", "ai")
