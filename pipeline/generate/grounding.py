@@ -6,17 +6,16 @@ Two checks, independent of each other, so a model that lists no claims is checke
    quote must appear, fuzzily (rapidfuzz), in one source: the lead's fields, the scraped
    company description or the sender's offer; a number in a quote must be in the words it
    matched, exactly.
-2. Risky tokens: every number (years, percentages, money, written-out numbers), link or
-   domain, capitalised name or place, superlative ("leading", "largest", "#1") and word
-   that announces an event or an honour (an award, funding, an acquisition, a launch) in
-   the subject or the body must appear in the sources or the allowlist (weekday names,
-   the sender's own name and company).
+2. Risky tokens: every number (years, percentages, money, written-out numbers; compared
+   by value, numbers.py), link or domain, capitalised name or place, superlative
+   ("leading", "largest", "#1") and word that announces an event or an honour (an award,
+   funding, an acquisition, a launch) in the subject or the body must appear in the
+   sources or the allowlist (weekday names, the sender's own name and company).
 
 `check` returns the problems (empty: the draft passed) and, for each claim, where its
 quote was found, so that the admin can highlight the supported words.
 """
 
-import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from enum import StrEnum
 
 from rapidfuzz import fuzz
 
-from pipeline.generate import vocabulary
+from pipeline.generate import numbers, vocabulary
 
 # A quote matches when rapidfuzz's partial ratio with a source is at least this (0-100):
 # lenient enough for a changed plural or dropped article, strict enough that "coffee" is
@@ -43,19 +42,6 @@ _LINK = re.compile(
 # What a link needs somewhere: a dot between two characters, an @, a scheme or www; most texts
 # have none, and the full pattern is slow to try at every word.
 _MAYBE_LINK = re.compile(r"[\w-]\.[a-z]|@|://|www\.", re.IGNORECASE)
-_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
-_MULTIPLIER_WORDS = "|".join(sorted(vocabulary.MULTIPLIERS, key=len, reverse=True))
-_NUMBER = re.compile(
-    rf"(?<![\w.,])[$€£¥]?\s?(?P<digits>\d+(?:[.,]\d+)*)(?:\s?(?P<unit>%|percent|per cent|{_MULTIPLIER_WORDS})\b)?",
-    re.IGNORECASE,
-)
-_SPELLED_WORDS = "|".join(sorted(vocabulary.NUMBER_WORDS, key=len, reverse=True))
-_ONES = "|".join(vocabulary.ONES)
-# "forty-five", "ten million", "twenty-one thousand": one number, read as one.
-_SPELLED = re.compile(
-    rf"(?<!\d)(?<!\d\s)\b(?P<word>{_SPELLED_WORDS})(?:[\s-](?P<ones>{_ONES}))?(?:[\s-](?P<unit>{_MULTIPLIER_WORDS}))?\b",
-    re.IGNORECASE,
-)
 _WORD = re.compile(r"(?<![\w'’])[^\W\d_][\w'’]*")
 _EST = re.compile(r"\b[^\W\d_]{2,}est\b")
 _DETERMINED = re.compile(r"\b(?:a|an|the|one of the|a true)\s+(?P<word>leading|top)\b")
@@ -143,7 +129,7 @@ class Sources:
         self.folded = {name: fold(text) for name, text in self.texts.items() if text}
         self._all = "\n".join(self.folded.values())
         self._words = _words(self._all)
-        self._numbers = _numbers(self._all)
+        self._numbers = numbers.values(self._all)
         self._hosts, self._links = set(), set()
         for text in self.folded.values():  # per text: the long description seldom holds a link
             for link in _links(text):
@@ -200,7 +186,7 @@ def _support(claim: Claim, sources: Sources) -> Support:
             if found is None:
                 continue
             score, start, end = found.score, found.dest_start, found.dest_end
-        if score >= max(QUOTE_MIN_SCORE, best.score) and _numbers(quote) <= _numbers(text[start:end]):
+        if score >= max(QUOTE_MIN_SCORE, best.score) and numbers.values(quote) <= numbers.values(text[start:end]):
             best = Support(claim.text, claim.quote, source=name, start=start, end=end, score=score)
     return best
 
@@ -228,15 +214,10 @@ def _risky(text: str, sources: Sources, *, is_subject: bool) -> list[Problem]:
 
 def _unsupported_numbers(text: str, folded: str, sources: Sources) -> list[Problem]:
     problems = []
-    for match in _NUMBER.finditer(folded):
-        value = _value(match.group("digits"), match.group("unit"))
-        if value is not None and not sources.has_number(value):
-            problems.append(Problem(Cause.NUMBER, text[match.start() : match.end()].strip()))
-    spelled = _SPELLED.finditer(folded) if any(word in folded for word in vocabulary.NUMBER_WORDS) else ()
-    for match in spelled:
-        value = _spelled(match)
-        if not sources.has_number(value) and not sources.has_word(match.group("word")):
-            problems.append(Problem(Cause.NUMBER, text[match.start() : match.end()]))
+    for found in numbers.find(folded):
+        # A written-out number is also fine when the source spells it the same way ("dozens").
+        if not sources.has_number(found.value) and not (found.word and sources.has_word(found.word)):
+            problems.append(Problem(Cause.NUMBER, text[found.start : found.end].strip()))
     return problems
 
 
@@ -300,38 +281,6 @@ def _words(folded: str) -> set[str]:
 
 def _links(folded: str) -> list[str]:
     return _LINK.findall(folded) if _MAYBE_LINK.search(folded) else []
-
-
-def _numbers(folded: str) -> set[float]:
-    values = set()
-    for match in _NUMBER.finditer(folded):
-        value = _value(match.group("digits"), match.group("unit"))
-        if value is not None:
-            values.add(value)
-    if any(word in folded for word in vocabulary.NUMBER_WORDS):  # the pattern is slow; most texts spell none
-        values.update(_spelled(match) for match in _SPELLED.finditer(folded))
-    return values
-
-
-@functools.lru_cache(maxsize=4096)  # the same few numbers come back in every draft and source
-def _value(digits: str, unit: str | None) -> float | None:
-    """The number a token stands for: `10,000` and `10k` are both 10000; `3.5` is 3.5."""
-    if "," in digits and _THOUSANDS.fullmatch(digits):
-        digits = digits.replace(",", "")
-    digits = digits.replace(",", ".")
-    try:
-        value = float(digits)
-    except ValueError:
-        return None
-    return round(value * vocabulary.MULTIPLIERS.get((unit or "").lower(), 1), 6)
-
-
-def _spelled(match: re.Match) -> float:
-    """The number a written-out number stands for: "ten million" is 10000000, "forty-five" 45."""
-    value = vocabulary.NUMBER_WORDS[match.group("word")]
-    if match.group("ones") and value in vocabulary.TENS:
-        value += vocabulary.ONES[match.group("ones")]
-    return value * vocabulary.MULTIPLIERS.get(match.group("unit") or "", 1)
 
 
 def _split_link(link: str) -> tuple[str, str]:
