@@ -35,6 +35,14 @@ def _bool(name: str, *, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
 
 
+def _choice(name: str, *, default: str, choices: tuple[str, ...]) -> str:
+    """A variable that takes one of a few words (any case); anything else stops start-up with one line naming it."""
+    raw = env.str(name, default="").strip().lower() or default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be {' or '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def _number(name: str, *, default: float, minimum: float, maximum: float | None = None, kind: type = int):
     """A numeric variable within [minimum, maximum]; anything else stops start-up with one line naming it."""
     raw = env.str(name, default="").strip()
@@ -237,6 +245,8 @@ OPENAI_PROXY = next(
 OPENAI_TIMEOUT = _number("OPENAI_TIMEOUT", default=30.0, minimum=0.1, maximum=600, kind=float)
 OPENAI_MAX_RETRIES = _number("OPENAI_MAX_RETRIES", default=2, minimum=0, maximum=10)
 OPENAI_CONCURRENCY = _number("OPENAI_CONCURRENCY", default=8, minimum=1, maximum=256)
+# check: every AI draft is checked against the lead's data (asked again once, then the template); off: not refused.
+OUTREACH_GROUNDING = _choice("OUTREACH_GROUNDING", default="check", choices=("check", "off"))
 
 # --- Scraper ----------------------------------------------------------------------
 SCRAPER_CONCURRENCY = _number("SCRAPER_CONCURRENCY", default=16, minimum=1, maximum=256)
@@ -260,6 +270,8 @@ OUTREACH_RECONTACT_DAYS = _number("OUTREACH_RECONTACT_DAYS", default=90, minimum
 OUTREACH_EXCLUDED_STATUSES = _csv("OUTREACH_EXCLUDED_STATUSES", "Do Not Contact,Unsubscribed,Bounced,Replied")
 OUTREACH_EXCLUDED_CONFIDENCE = _csv("OUTREACH_EXCLUDED_CONFIDENCE", "")
 OUTREACH_CHECK_DELIVERABILITY = _bool("OUTREACH_CHECK_DELIVERABILITY", default=False)
+# first: a person approves each lead's first email in the admin; all: every email; none: nothing waits.
+OUTREACH_APPROVAL = _choice("OUTREACH_APPROVAL", default="first", choices=("first", "all", "none"))
 OUTREACH_BATCH_SIZE = _number("OUTREACH_BATCH_SIZE", default=200, minimum=1, maximum=10_000)
 
 # --- Queue (django-q2) ---------------------------------------------------------------

@@ -3,8 +3,10 @@
 Shared by the generator, which stores a message for each lead, and the engager,
 which sends the fallback to a lead the generator never reached (so the engager
 works while the generator is down). The fallback is a template filled from the
-lead's data, for when the LLM is unavailable or its answer fails a check. It never
-fails and reads naturally when fields are missing (no `None`, no `Hi ,`).
+lead's data, for when the LLM is unavailable or its answer fails a check. It states
+no company facts beyond the company's name (so it is true for any lead: nothing
+in it needs checking), never fails and reads naturally when fields are missing (no
+`None`, no `Hi ,`).
 """
 
 from dataclasses import dataclass
@@ -14,9 +16,6 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from leads.models import MessageSource
-
-# A description longer than this is cut at a sentence end; the email stays short.
-_MAX_DESCRIPTION = 240
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,28 +41,23 @@ def _first_name(name: str) -> str:
     return first if len(first) > 1 and first.isalpha() else ""
 
 
-def _short_description(text: str) -> str:
-    if not text:
-        return ""
-    if len(text) > _MAX_DESCRIPTION:
-        cut = text[:_MAX_DESCRIPTION]
-        text = cut[: cut.rfind(". ") + 1] if ". " in cut else cut.rsplit(" ", 1)[0] + "."
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 def sender_name() -> str:
     """The name emails are signed with: OUTREACH_FROM_EMAIL's display name, else its address."""
     name, address = parseaddr(settings.OUTREACH_FROM_EMAIL)
     return name or address
 
 
-def fallback(*, name: object = "", job_title: object = "", company: object = "", description: object = "") -> Message:
+def sender_company() -> str:
+    """The sender's company: the first part of OUTREACH_POSTAL_ADDRESS, which starts with its name."""
+    return settings.OUTREACH_POSTAL_ADDRESS.split(",")[0].strip()
+
+
+def fallback(*, name: object = "", job_title: object = "", company: object = "") -> Message:
     """Subject and body of the fallback email for a lead with these (possibly empty) fields."""
     context = {
         "first_name": _first_name(_clean(name)),
         "job_title": _clean(job_title)[:80],
         "company": _clean(company)[:80],
-        "description": _short_description(_clean(description)),
         "offer": _clean(settings.OUTREACH_OFFER),
         "sender": sender_name(),
     }
@@ -73,7 +67,5 @@ def fallback(*, name: object = "", job_title: object = "", company: object = "",
 
 
 def fallback_for(lead: object) -> Message:
-    """The fallback email for a lead (anything with a lead's name, job title, company and description)."""
-    return fallback(
-        name=lead.name, job_title=lead.job_title, company=lead.company_name, description=lead.company_description
-    )
+    """The fallback email for a lead (anything with a lead's name, job title and company)."""
+    return fallback(name=lead.name, job_title=lead.job_title, company=lead.company_name)

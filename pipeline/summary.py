@@ -18,15 +18,16 @@ class StageSummary:
     # One row per lead in a dry run (lead, decision, reason, …), so a person can
     # see what a real run would do; empty in a real run.
     items: tuple[Mapping[str, Any], ...] = ()
-    # The stage's own keys (the sync's `mode` and `archived`), at the top level of `--json`.
+    # The stage's own keys of the contract (sync: "mode", "archived"; generate: "grounding"),
+    # written at the top level of `--json` beside the others.
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["skipped"] = dict(self.skipped)
         data["items"] = [dict(item) for item in self.items]
-        data.update(data.pop("extra"))
-        return data
+        del data["extra"]
+        return {**data, **self.extra}
 
 
 @dataclass(slots=True)

@@ -35,6 +35,13 @@ def _isolated_outbox(settings, tmp_path):
     settings.EMAIL_FILE_PATH = str(tmp_path / "outbox")
 
 
+@pytest.fixture(autouse=True)
+def _no_approval_unless_asked(settings):
+    """Tests of sending don't approve each lead; the tests of the review queue set OUTREACH_APPROVAL
+    themselves (the product's default is `first`, see tests/engage/test_approval.py)."""
+    settings.OUTREACH_APPROVAL = "none"
+
+
 @pytest.fixture
 def smtp(settings):
     """A real SMTP server on loopback, with Django's email settings pointed at it."""

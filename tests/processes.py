@@ -37,13 +37,18 @@ def database_url() -> str:
 
 
 def django_env(**overrides: str) -> dict[str, str]:
-    """An environment for a child process of the project, on the test database."""
+    """An environment for a child process of the project, on the test database.
+
+    Nothing waits for approval there unless the test says so (OUTREACH_APPROVAL=first), as in
+    the `_no_approval_unless_asked` fixture.
+    """
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "outreach_site.settings",
         "PYTHONPATH": str(PROJECT_DIR),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OUTREACH_APPROVAL": "none",
     }
     env.update(overrides)
     return env

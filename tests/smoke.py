@@ -157,6 +157,9 @@ def main() -> int:
             "OPENAI_PROXY": "",
             "PIPELINE_SCHEDULE_MINUTES": "60",
             "OUTREACH_DAILY_CAP": "100",
+            # The scheduled run sends without a person here; approval has its own tests
+            # (tests/engage/test_approval.py, the browser test, tests/test_demo.py).
+            "OUTREACH_APPROVAL": "none",
         }
         for variable, default_name in (
             ("EMAIL", "Email"),

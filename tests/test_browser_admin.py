@@ -4,9 +4,11 @@ import re
 import time
 
 import pytest
+from django.core.management import call_command
 from django.db import connections
+from django.utils import timezone
 
-from leads.models import Job, OutboundEmail, PipelineRun, RunOutcome, SkipLog, Suppression
+from leads.models import Job, Lead, OutboundEmail, PipelineRun, RunOutcome, SkipLog, Suppression
 from tests.browser import chromium_page, screenshot
 from tests.builders import make_lead
 from tests.fakes.smtp import FakeSMTP
@@ -80,11 +82,25 @@ def smtp(settings, live_server):
         yield server
 
 
+def _cluster(smtp, live_server, log, **env):
+    env = django_env(
+        EMAIL_URL=smtp.email_url(), SITE_URL=live_server.url, AIRTABLE_API_KEY="", LOG_LEVEL="WARNING", **env
+    )
+    return running(["python", "manage.py", "qcluster"], env=env, log=log)
+
+
 @pytest.fixture
 def cluster(smtp, tmp_path, live_server):
     """A real qcluster on the test database, sending into `smtp`: the admin only queues the engage."""
-    env = django_env(EMAIL_URL=smtp.email_url(), SITE_URL=live_server.url, AIRTABLE_API_KEY="", LOG_LEVEL="WARNING")
-    with running(["python", "manage.py", "qcluster"], env=env, log=tmp_path / "qcluster.log") as process:
+    with _cluster(smtp, live_server, tmp_path / "qcluster.log") as process:
+        yield process
+
+
+@pytest.fixture
+def approving_cluster(smtp, tmp_path, live_server, settings):
+    """The same with the product's default, OUTREACH_APPROVAL=first, here and in the cluster."""
+    settings.OUTREACH_APPROVAL = "first"
+    with _cluster(smtp, live_server, tmp_path / "qcluster.log", OUTREACH_APPROVAL="first") as process:
         yield process
 
 
@@ -139,3 +155,64 @@ def test_the_unsubscribe_link_of_a_received_email_suppresses_the_address(page, s
     page.wait_for_selector("text=You are unsubscribed")
     screenshot(page, "unsubscribed")
     assert Suppression.objects.get().address.lower() == lead.email.lower()
+
+
+def _waiting_leads(count: int) -> list[Lead]:
+    now = timezone.now()
+    return [
+        Lead.objects.create(
+            name=f"Reviewed Lead {n}",
+            email=f"reviewed{n}@company{n}.example",
+            company_name=f"Company {n}",
+            message_subject=f"An idea for Company {n}",
+            message_body=f"Hi there,\n\nA first note for Company {n}.\n\nBest,\nSam\n",
+            message_source="ai",
+            message_generated_at=now - timezone.timedelta(minutes=n),
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_reviewer_edits_and_approves_three_messages_and_only_those_three_are_sent(page, smtp, approving_cluster):
+    leads = _waiting_leads(5)
+    edited, approved, waiting = leads[0], leads[:3], leads[3:]
+    page.goto(f"{page.base_url}/admin/leads/messagereview/")
+    assert page.locator("#result_list tbody tr").count() == 5
+    prefix = page.locator(f"input[name$='-id'][value='{edited.pk}']").get_attribute("name").removesuffix("-id")
+    page.fill(f"textarea[name='{prefix}-message_body']", "Hi there,\n\nA note a person rewrote.\n\nBest,\nSam")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist")
+    assert "1 message to review was changed successfully" in page.locator(".messagelist").inner_text()
+    assert [lead.message_source for lead in Lead.objects.order_by("pk")] == ["manual", "ai", "ai", "ai", "ai"]
+    screenshot(page, "review-queue")
+    for lead in approved:
+        page.check(f"input.action-select[value='{lead.pk}']")
+    page.select_option("select[name=action]", "approve_selected")
+    page.click("button[name=index]")
+    page.wait_for_selector(".messagelist")
+    assert "Approved 3 messages" in page.locator(".messagelist").inner_text()
+    assert page.locator("#result_list tbody tr").count() == 2  # the queue holds what still waits
+
+    _engage_through_the_preview(page, leads)
+    assert "wait for approval" in page.locator("#awaiting-approval").inner_text()
+    rows = page.locator("#engage-preview tbody tr").all_inner_texts()
+    assert sum("defer: awaiting_approval" in row for row in rows) == 2
+    page.click("input[type=submit][value='Send now']")
+    page.wait_for_selector(".messagelist")
+    assert _wait_for_the_engage_run().succeeded == 3
+    assert sorted(smtp.recipients) == sorted(lead.email for lead in approved)
+    [rewritten] = [r.message for r in smtp.received if r.to == edited.email]
+    assert "A note a person rewrote." in rewritten.get_body(("plain",)).get_content()
+    assert not OutboundEmail.objects.filter(lead__in=waiting).exists()
+
+
+def test_the_lead_page_highlights_the_source_words_that_back_each_claim(page):
+    call_command("loaddata", "demo_leads", verbosity=0)
+    page.goto(f"{page.base_url}/admin/leads/lead/1/change/")
+    marks = page.locator(".evidence-written-from mark").all_inner_texts()
+    assert "builds calculating machines for research labs" in marks
+    assert "Grounding check: passed" in page.locator(".evidence-check").inner_text()
+    page.locator(".evidence").scroll_into_view_if_needed()
+    screenshot(page, "lead-evidence")
+    page.goto(f"{page.base_url}/admin/leads/lead/19/change/")  # the demo's lead whose name is markup
+    assert page.locator("#id_name").input_value() == "<script>alert(1)</script>"

@@ -10,7 +10,10 @@ _NOT_DOCUMENTED = {"HTTPS_PROXY", "HTTP_PROXY"}
 
 def _variables_read_by_settings() -> set[str]:
     source = (PROJECT_DIR / "outreach_site" / "settings.py").read_text()
-    return set(re.findall(r"""(?:env(?:\.\w+)?|_bool|_csv)\(\s*"([A-Z][A-Z0-9_]+)\"""", source)) - _NOT_DOCUMENTED
+    return (
+        set(re.findall(r"""(?:env(?:\.\w+)?|_bool|_csv|_number|_choice)\(\s*"([A-Z][A-Z0-9_]+)\"""", source))
+        - _NOT_DOCUMENTED
+    )
 
 
 def test_every_setting_is_in_env_example_with_a_comment():

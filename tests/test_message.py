@@ -1,18 +1,19 @@
-"""The fallback message reads naturally whatever the lead is missing."""
+"""The fallback message reads naturally whatever the lead is missing, and states no company
+facts beyond the company's name."""
 
 import pytest
 
-from pipeline.message import fallback
+from pipeline.generate import grounding
+from pipeline.message import fallback, sender_company, sender_name
 
 
 def test_full_lead_gets_a_personal_greeting_and_the_offer(settings):
     settings.OUTREACH_OFFER = "We write your first emails for you."
     settings.OUTREACH_FROM_EMAIL = "Sam Seller <sam@seller.example>"
-    message = fallback(name="Ada Lovelace", job_title="CTO", company="Engines", description="Builds engines")
+    message = fallback(name="Ada Lovelace", job_title="CTO", company="Engines")
     assert message.subject == "A quick idea for Engines"
     assert message.body.startswith("Hi Ada,\n")
     assert "As CTO at Engines" in message.body
-    assert 'Your website sums it up as "Builds engines."' in message.body
     assert "We write your first emails for you." in message.body
     assert message.body.rstrip().endswith("Sam Seller")
 
@@ -21,7 +22,7 @@ def test_full_lead_gets_a_personal_greeting_and_the_offer(settings):
     "fields",
     [
         {},
-        {"name": None, "company": None, "job_title": None, "description": None},
+        {"name": None, "company": None, "job_title": None},
         {"name": "None", "company": "null"},
         {"name": ["Ada", "Lovelace"], "company": ["Engines"]},
         {"name": "<script>alert(1)</script>", "company": ""},
@@ -39,8 +40,27 @@ def test_missing_or_odd_fields_never_leave_gaps(fields):
     assert message.body.split("\n")[0] in {"Hello,", "Hi Ada,"}
 
 
-def test_a_long_description_is_cut_at_a_sentence():
-    message = fallback(name="Ada", description="First sentence here. " * 40)
-    line = next(line for line in message.body.splitlines() if "sums it up" in line)
-    assert line.endswith('here."')
-    assert len(line) < 400
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"name": "Ada Lovelace", "job_title": "CTO", "company": "Analytical Engines"},
+        {"name": "Grace Hopper", "job_title": "", "company": "Cobol Systems"},
+        {"name": "", "job_title": "Head of Sales", "company": ""},
+        {},
+    ],
+)
+def test_the_fallback_passes_the_grounding_check_without_any_company_description(settings, fields):
+    """Nothing in the template needs a source beyond the lead's name, title and company, the offer and the sender."""
+    settings.OUTREACH_FROM_EMAIL = "Sam Seller <sam@seller.example>"
+    message = fallback(**fields)
+    sources = grounding.Sources(
+        {
+            "name": fields.get("name", ""),
+            "job_title": fields.get("job_title", ""),
+            "company": fields.get("company", ""),
+            "offer": settings.OUTREACH_OFFER,
+            "sender": f"{sender_name()}, {sender_company()}",
+        }
+    )
+    verdict = grounding.check(message.subject, message.body, [], sources)
+    assert verdict.problems == ()

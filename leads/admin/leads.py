@@ -1,5 +1,8 @@
 """Leads: the list people review, each lead's page, and the actions on a selection."""
 
+from collections import Counter
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -7,9 +10,11 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django_q.tasks import async_task
 
+from leads.admin import evidence
 from leads.admin.inlines import OutboundEmailInline, SkipLogInline
+from leads.admin.review import REVIEW_ACTIONS, MessageBodyField
 from leads.models import Lead, SkipLog
-from pipeline import engage, suppression
+from pipeline import engage, review, suppression
 from pipeline.airtable import edits
 from pipeline.jobs import tasks
 
@@ -61,6 +66,21 @@ class ArchivedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ApprovedFilter(admin.SimpleListFilter):
+    title = "message approved"
+    parameter_name = "approved"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Approved"), ("waiting", "Waiting for approval")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(message_approved_at=None)
+        if self.value() == "waiting":
+            return review.waiting(queryset)
+        return queryset
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = [
@@ -70,6 +90,7 @@ class LeadAdmin(admin.ModelAdmin):
         "engagement_status",
         "email_confidence_level",
         "message_source",
+        "approved",
         "skip_reason",
         "date_messaged",
         "pending_push",
@@ -81,6 +102,7 @@ class LeadAdmin(admin.ModelAdmin):
         "email_confidence_level",
         "message_source",
         HasMessageFilter,
+        ApprovedFilter,
         SkippedFilter,
         "skip_reason",
         "pending_push",
@@ -98,13 +120,27 @@ class LeadAdmin(admin.ModelAdmin):
         "scrape_error",
         "created_at",
         "updated_at",
+        "message_grounding",
+        "grounding_evidence",
+        "message_approved_at",
+        "message_approved_by",
     ]
     fieldsets = [
         (None, {"fields": ["airtable_id", "name", "email", "job_title", "company_name", "website"]}),
         ("Status", {"fields": ["engagement_status", "email_confidence_level", "date_messaged", "skip_reason"]}),
         (
             "Message",
-            {"fields": ["message_subject", "message_body", "message_source", "message_grounding", "custom_message"]},
+            {
+                "fields": [
+                    "message_subject",
+                    "message_body",
+                    "message_source",
+                    "message_approved_at",
+                    "message_approved_by",
+                    "grounding_evidence",
+                    "custom_message",
+                ]
+            },
         ),
         ("Company", {"fields": ["company_description", "scraped_at", "scrape_error"]}),
         (
@@ -124,7 +160,7 @@ class LeadAdmin(admin.ModelAdmin):
         ),
     ]
 
-    actions = ["engage_selected", "suppress_selected"]
+    actions = [*REVIEW_ACTIONS, "engage_selected", "suppress_selected"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         """The lead's form, each Airtable field saying so and what an edit here does."""
@@ -134,13 +170,27 @@ class LeadAdmin(admin.ModelAdmin):
                 form.base_fields[name].help_text = note
         return form
 
-    def save_model(self, request: HttpRequest, obj: Lead, form, change: bool) -> None:
-        edits.note_admin_edit(obj, changed=form.changed_data)
-        super().save_model(request, obj, form, change)
-
     @admin.display(description="Lead", ordering="name")
     def display_name(self, obj: Lead) -> str:
         return obj.display_name
+
+    @admin.display(description="Approved", boolean=True, ordering="message_approved_at")
+    def approved(self, obj: Lead) -> bool:
+        return obj.is_approved
+
+    @admin.display(description="Grounding evidence")
+    def grounding_evidence(self, obj: Lead) -> str:
+        return evidence.full(obj)
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs) -> forms.Field | None:
+        if db_field.name == "message_body":
+            return MessageBodyField(widget=forms.Textarea(attrs={"rows": 12, "cols": 80}))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Lead, form: forms.ModelForm, change: bool) -> None:
+        review.record_edit(obj, set(form.changed_data))  # an edited message waits for approval again
+        edits.note_admin_edit(obj, changed=form.changed_data)  # pushed to Airtable, or kept over the next pull
+        super().save_model(request, obj, form, change)
 
     @admin.action(description="Engage selected leads (preview first)", permissions=["change"])
     def engage_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
@@ -160,11 +210,13 @@ class LeadAdmin(admin.ModelAdmin):
             )
             return None
         preview = engage.run(lead_ids=ids, dry_run=True)
+        deferred_by = Counter(item["reason"] for item in preview.items if item["decision"].startswith("defer"))
         context = {
             **self.admin_site.each_context(request),
             "title": "Engage these leads?",
             "opts": self.model._meta,
             "preview": preview,
+            "deferred_by": dict(sorted(deferred_by.items())),
             "skipped_total": sum(preview.skipped.values()),
             "already_engaged": len(ids) - preview.processed,
             "selected": ids,

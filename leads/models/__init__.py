@@ -1,10 +1,11 @@
 """The data: leads mirrored from Airtable, why each was skipped, who must not be
-emailed, every email sent, every run of a pipeline job, and where the last Airtable
-pull began. Addresses are compared case-insensitively. One module per subject; import
-from here: `from leads.models import Lead`."""
+emailed, every email sent, every run of a pipeline job, where the last Airtable pull
+began, and the messages waiting for a person. Addresses are compared case-insensitively.
+One module per subject; import from here: `from leads.models import Lead`."""
 
 from leads.models.emails import EmailStatus, OutboundEmail
 from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReason, Stage
+from leads.models.review import MessageReview
 from leads.models.runs import Job, PipelineRun, RunOutcome
 from leads.models.suppression import Suppression, SuppressionReason
 from leads.models.sync import SyncCursor
@@ -14,6 +15,7 @@ __all__ = [
     "Job",
     "Lead",
     "LeadStatus",
+    "MessageReview",
     "MessageSource",
     "OutboundEmail",
     "PipelineRun",

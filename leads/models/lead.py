@@ -1,5 +1,6 @@
 """A lead: one Airtable record, its vocabularies, and why a stage left it alone."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -61,7 +62,23 @@ class Lead(models.Model):
     message_body = models.TextField(blank=True)
     message_source = models.CharField(max_length=10, choices=MessageSource, blank=True)
     message_grounding = models.TextField(blank=True, help_text="The company description the message was written from.")
+    # {"written_from": {source name: text}, "check": "passed"|"regenerated"|"fell_back"|"off"|"",
+    #  "claims": [{"claim", "quote", "source", "start", "end", "score"}], "problems": [...]};
+    # start:end index the words of written_from[source] that back the claim.
+    message_evidence = models.JSONField(
+        default=dict, blank=True, help_text="What the message was written from, and which source words back each claim."
+    )
     message_generated_at = models.DateTimeField(null=True, blank=True)
+    # Set by a person's approval; whatever writes the message again clears both.
+    message_approved_at = models.DateTimeField(null=True, blank=True, help_text="When a person approved the message.")
+    message_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who approved the message.",
+    )
 
     scraped_at = models.DateTimeField(null=True, blank=True, help_text="Last fetch of the website, good or bad.")
     scrape_error = models.CharField(max_length=255, blank=True)
@@ -89,6 +106,10 @@ class Lead(models.Model):
             models.Index(Lower("email"), name="lead_email_ci"),
             # The push reads only the leads with local changes.
             models.Index(fields=["pending_push"], name="lead_pending_push", condition=Q(pending_push=True)),
+            # The review queue: messages not yet approved, newest first.
+            models.Index(
+                fields=["-message_generated_at"], name="lead_review_queue", condition=Q(message_approved_at=None)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -110,6 +131,11 @@ class Lead(models.Model):
     @property
     def has_message(self) -> bool:
         return bool(self.message_body.strip())
+
+    @property
+    def is_approved(self) -> bool:
+        """Whether a person approved the message it holds now (writing the message clears this)."""
+        return self.message_approved_at is not None
 
 
 class SkipLog(models.Model):

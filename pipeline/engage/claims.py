@@ -33,14 +33,14 @@ logger = logging.getLogger("pipeline.engage.stage")  # one logger for all of the
 _CLAIM_LOCK = 0x0E_6A_6E  # "engage"
 _CLAIM_ATTEMPTS = 3
 # Large fields the engager never reads.
-_UNUSED_FIELDS = ("raw_fields", "message_grounding")
+_UNUSED_FIELDS = ("raw_fields", "message_grounding", "message_evidence")
 
 
 @dataclass(slots=True)
 class Batch:
     leads: list[Lead]
     decisions: dict[int, rules.Decision] = field(default_factory=dict)  # lead id -> decision
-    deferred: set[int] = field(default_factory=set)  # lead ids held back by the daily cap
+    deferred: dict[int, str] = field(default_factory=dict)  # lead id -> DeferReason, for leads held back
     messages: dict[int, Message] = field(default_factory=dict)  # lead id -> message, for leads to email
     emails: list[OutboundEmail] = field(default_factory=list)  # the pending claims (real runs)
 
@@ -104,13 +104,18 @@ def _decide_batch(leads: list[Lead], *, taken: set[str], now: datetime, dry_run:
     remaining = settings.OUTREACH_DAILY_CAP - _emails_today(now)
     if dry_run:  # nothing was written for the batches before this one: count them here
         remaining -= planned
+    approval = settings.OUTREACH_APPROVAL
     for lead in leads:
         decision = rules.decide(lead, context, address=addresses[lead.pk])
         batch.decisions[lead.pk] = decision
         if not decision.is_send:
             continue
+        # Before the cap: a message nobody approved takes no place in today's emails.
+        if rules.awaits_approval(lead.message_approved_at, mode=approval, touch=1):
+            batch.deferred[lead.pk] = rules.DeferReason.AWAITING_APPROVAL
+            continue
         if remaining <= 0:
-            batch.deferred.add(lead.pk)
+            batch.deferred[lead.pk] = rules.DeferReason.DAILY_CAP
             continue
         remaining -= 1
         taken.update(addresses[lead.pk].keys)

@@ -18,12 +18,14 @@ reason a person reads in the admin:
 6. `confidence_filtered`: the address's confidence level is excluded
    (OUTREACH_EXCLUDED_CONFIDENCE).
 
-The daily cap is not a rule: a lead over it is deferred by the engager, not skipped.
+The daily cap and approval are not rules: a lead over the cap, or whose message no
+person approved yet (`awaits_approval`), is deferred by the engager, not skipped.
 """
 
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Literal, Protocol
 
 from email_validator import EmailNotValidError, validate_email
@@ -96,6 +98,20 @@ class Decision:
     @property
     def is_send(self) -> bool:
         return self.action == "send"
+
+
+class DeferReason(StrEnum):
+    """Why a lead that may be emailed waits for a later run (the contract's codes this engager uses)."""
+
+    DAILY_CAP = "daily_cap"
+    AWAITING_APPROVAL = "awaiting_approval"
+
+
+def awaits_approval(approved_at: datetime | None, *, mode: str, touch: int) -> bool:
+    """Whether this touch must wait for a person (OUTREACH_APPROVAL: first, all or none)."""
+    if mode == "none" or approved_at is not None:
+        return False
+    return mode == "all" or touch == 1
 
 
 def _texts(value: object) -> list[str]:

@@ -106,15 +106,16 @@ def _count(batch: claims.Batch, tally: Tally) -> None:
 
 def _item(lead: Lead, decision: rules.Decision, batch: claims.Batch) -> dict:
     message = batch.messages.get(lead.pk)
-    shown = "send" if decision.is_send else f"skip: {decision.reason}"
+    shown, reason = ("send", "") if decision.is_send else (f"skip: {decision.reason}", decision.reason)
     if lead.pk in batch.deferred:
-        shown = "defer"
+        reason = batch.deferred[lead.pk]
+        shown = f"defer: {reason}"
     return {
         "lead": lead.pk,
         "name": lead.display_name,
         "email": mask_email(lead.email),
         "decision": shown,
-        "reason": decision.reason,
+        "reason": reason,
         "detail": decision.detail,
         "message_source": message.source if message else "",
         "subject": message.subject if message else "",

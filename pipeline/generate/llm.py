@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
@@ -30,6 +31,10 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _MAX_PAUSE = 60.0
 # The pause after a 429 that names no retry-after.
 _DEFAULT_PAUSE = 1.0
+# Structured output, best first. A server that refuses one (HTTP 400 or 422) is asked for
+# the next, then for none (the prompt also describes a plain format); the client
+# remembers what its server refused, so this costs a call or two once per process.
+STRUCTURED_FORMATS = ("json_schema", "json_object")
 
 
 class LLMCause(StrEnum):
@@ -44,6 +49,9 @@ class LLMCause(StrEnum):
     SERVER = "server"  # a 5xx after the SDK's retries
     REJECTED = "rejected"  # another 4xx: the model name, the request
     BAD_ANSWER = "bad_answer"  # an answer that is no usable chat completion or fails a check
+    # Never raised here: the generator's reason for a fallback when a draft failed the
+    # grounding check twice (grounding.py).
+    UNGROUNDED = "ungrounded"
 
 
 # Causes after which no other call in the batch can do better; the stage stops calling.
@@ -137,6 +145,7 @@ class _Client:
         self.config = config
         self.gate = _Gate()
         self.established = False
+        self.formats = list(STRUCTURED_FORMATS)  # what the server has not refused yet
         self._lock = threading.Lock()
         self.sdk = openai.OpenAI(
             api_key=config.api_key,
@@ -148,6 +157,16 @@ class _Client:
                 timeout=config.timeout,
                 event_hooks={"request": [self.gate.wait], "response": [self.gate.on_response]},
             ),
+        )
+
+    def refuse(self, kind: str) -> None:
+        with self._lock:
+            if kind not in self.formats:
+                return
+            self.formats.remove(kind)
+        logger.info(
+            "OpenAI server refused a response format; asking for the next",
+            extra={"response_format": kind, "next": self.formats[0] if self.formats else "plain text"},
         )
 
     def mark_established(self) -> None:
@@ -196,29 +215,53 @@ def rate_limit_pauses() -> int:
     return _current.gate.pauses if _current is not None else 0
 
 
-def complete(messages: list[dict[str, str]], *, max_tokens: int | None = None) -> str:
+def complete(
+    messages: list[dict[str, str]], *, max_tokens: int | None = None, schema: dict[str, Any] | None = None
+) -> str:
     """The text of one chat completion for `messages`.
 
-    Raises LLMError with the cause when the server cannot be used or its answer is not
-    a chat completion. Thread-safe: the pool's threads share the client and its pause.
+    With `schema` (`{"name": …, "schema": {…}}`), asks for structured output: a JSON schema where
+    the server takes one, else JSON mode, else plain text. Raises LLMError with the cause when the
+    server cannot be used or its answer is not a chat completion. Thread-safe: the pool's threads
+    share the client and its pause.
     """
     client = _client()
     config = client.config
-    try:
-        reply = client.sdk.chat.completions.create(
-            model=config.model,
-            messages=messages,
-            **({"max_tokens": max_tokens} if max_tokens else {}),
-        )
-    except openai.OpenAIError as exc:
-        raise _translate(exc, config) from exc
-    except json.JSONDecodeError as exc:  # a 200 whose JSON body is broken; not an OpenAIError
-        raise LLMError(f"the answer from {config.host} was not valid JSON", cause=LLMCause.BAD_ANSWER) from exc
+    kinds = [*client.formats, None] if schema else [None]
+    for kind in kinds:
+        try:
+            reply = client.sdk.chat.completions.create(
+                model=config.model,
+                messages=messages,
+                **({"max_tokens": max_tokens} if max_tokens else {}),
+                **({"response_format": _response_format(kind, schema)} if kind else {}),
+            )
+        except openai.APIStatusError as exc:
+            if kind and exc.status_code in (400, 422):  # the format, most likely: try the next one
+                client.refuse(kind)
+                continue
+            raise _translate(exc, config) from exc
+        except openai.OpenAIError as exc:
+            raise _translate(exc, config) from exc
+        except json.JSONDecodeError as exc:  # a 200 whose JSON body is broken; not an OpenAIError
+            raise LLMError(f"the answer from {config.host} was not valid JSON", cause=LLMCause.BAD_ANSWER) from exc
+        return _content(reply, client)
+    raise AssertionError("unreachable: the last try asks for no format")  # pragma: no cover
+
+
+def _response_format(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
+    if kind == "json_schema":
+        return {"type": "json_schema", "json_schema": schema}
+    return {"type": "json_object"}
+
+
+def _content(reply: object, client: _Client) -> str:
+    host = client.config.host
     if not isinstance(reply, ChatCompletion):  # a 200 served as text/html comes back as a str
-        raise LLMError(f"the answer from {config.host} was not a chat completion", cause=LLMCause.BAD_ANSWER)
+        raise LLMError(f"the answer from {host} was not a chat completion", cause=LLMCause.BAD_ANSWER)
     content = reply.choices[0].message.content if reply.choices else None
     if not isinstance(content, str):
-        raise LLMError(f"the answer from {config.host} had no message", cause=LLMCause.BAD_ANSWER)
+        raise LLMError(f"the answer from {host} had no message", cause=LLMCause.BAD_ANSWER)
     client.mark_established()
     return content
 

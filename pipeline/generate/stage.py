@@ -1,10 +1,15 @@
-"""Stage: lead -> message. An AI message when the LLM answers well, else the fallback.
+"""Stage: lead -> message. An AI message when the LLM answers well and truly, else the fallback.
 
 Which leads: those not yet contacted (no OutboundEmail) whose message is empty, and,
-while an API key is set, those whose message is the fallback, so that a lead that
-got the template while the LLM was down gets a real message on a later run. A
-message written by the model or by a person is left alone; clear it in the admin
-to have it written again.
+while an API key is set, those whose message is the fallback (unless a person approved
+it), so that a lead that got the template while the LLM was down gets a real message
+on a later run. A message written by the model or by a person is left alone; the
+admin's Regenerate (`rewrite=True`) writes it again.
+
+With OUTREACH_GROUNDING=check, every AI draft passes the grounding check or is asked for
+again once (drafts.py); the counts are the summary's `grounding` key. Each message is
+stored with its evidence: what it was written from, and where each claim is backed.
+Writing a message clears its approval: a person approves what is sent, not what was.
 
 A person's message (Airtable's CUSTOM_MESSAGE) is kept as `manual` when it passes
 the same checks as the model's answer. Calls run on a pool of OPENAI_CONCURRENCY
@@ -24,7 +29,8 @@ from django.utils import timezone
 
 from leads.models import Lead, MessageSource, OutboundEmail, SkipReason
 from pipeline import message as messages
-from pipeline.generate import llm, prompts
+from pipeline.generate import drafts, llm, prompts
+from pipeline.generate.drafts import Failure, Written
 from pipeline.generate.llm import LLMCause
 from pipeline.progress import NO_PROGRESS, Progress
 from pipeline.summary import StageSummary, Tally
@@ -33,31 +39,16 @@ logger = logging.getLogger(__name__)
 
 # Leads written per bulk update; also how often progress reaches the database.
 _STORE_BATCH = 500
-# A lead whose call meets a 429 is tried again after the shared pause, this many times in all.
-_RATE_LIMIT_ROUNDS = 5
-_MESSAGE_FIELDS = ["message_subject", "message_body", "message_source", "message_grounding", "message_generated_at"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    """Why a lead gets the fallback: an LLMCause, and one line of detail."""
-
-    cause: LLMCause
-    detail: str
-
-
-class _Breaker:
-    """Tripped by the first failure no other call can escape (dead server, bad key, proxy refused).
-
-    Threads check it before calling, so the rest of the batch goes to the fallback at once.
-    """
-
-    def __init__(self) -> None:
-        self.failure: _Failure | None = None
-
-    def trip(self, failure: _Failure) -> None:
-        if self.failure is None:
-            self.failure = failure
+_MESSAGE_FIELDS = [
+    "message_subject",
+    "message_body",
+    "message_source",
+    "message_grounding",
+    "message_evidence",
+    "message_generated_at",
+    "message_approved_at",
+    "message_approved_by",
+]
 
 
 def run(
@@ -66,28 +57,33 @@ def run(
     dry_run: bool = False,
     progress: Progress = NO_PROGRESS,
     lead_ids: list[int] | None = None,
+    rewrite: bool = False,
 ) -> StageSummary:
     """Give every lead without a usable message one (ai, manual or fallback); never raises for the LLM.
 
-    A dry run makes the same calls and lists each lead's source and subject, but stores nothing.
+    `rewrite` (with `lead_ids`: the admin's Regenerate) asks the LLM again for those leads
+    whatever their message. A dry run makes the same calls and checks and lists each lead's
+    source and subject, but stores nothing.
     """
     tally = Tally(stage="generate", dry_run=dry_run)
     notes = _Notes(pauses_before=llm.rate_limit_pauses())
-    leads = _pending(limit=limit, lead_ids=lead_ids)
+    leads = _pending(limit=limit, lead_ids=lead_ids, rewrite=rewrite)
     progress.start(len(leads), "Generating messages")
-    context = prompts.Context(offer=settings.OUTREACH_OFFER, sender=messages.sender_name())
+    context = prompts.Context(
+        offer=settings.OUTREACH_OFFER, sender=messages.sender_name(), sender_company=messages.sender_company()
+    )
 
     to_generate, to_store = [], []
     for lead in leads:
-        manual = _manual_message(lead)
+        manual = None if rewrite else _manual_message(lead)
         if isinstance(manual, messages.Message):
-            to_store.append(_set_message(lead, manual, grounding=""))
+            to_store.append(_set_message(lead, manual, grounding="", evidence={}))
             progress.advance()
         else:
             notes.manual_rejected(manual)
             to_generate.append(lead)
     for lead, answer in _answers(to_generate, context):
-        to_store.append(_with_answer(lead, answer, notes))
+        to_store.append(_with_answer(lead, answer, context, notes))
         if not dry_run and len(to_store) >= _STORE_BATCH:
             _store(to_store, tally)
             to_store = []
@@ -98,6 +94,7 @@ def run(
         tally.items = [_item(lead, notes.reasons.get(lead.pk, "")) for lead in leads]
     else:
         _store(to_store, tally)
+    tally.extra["grounding"] = notes.grounding_counts()
     notes.log()
     return tally.summary()
 
@@ -111,11 +108,32 @@ class _Notes:
     samples: dict[str, str] = field(default_factory=dict)  # cause -> the first error's line
     reasons: dict[int, str] = field(default_factory=dict)  # lead id -> cause, for the dry-run listing
     rejected: Counter[str] = field(default_factory=Counter)  # why a person's message failed a check
+    grounding: Counter[str] = field(default_factory=Counter)  # checked, passed, regenerated, fell_back
+    ungrounded: Counter[str] = field(default_factory=Counter)  # drafts that failed, per grounding cause
+    ungrounded_samples: dict[str, str] = field(default_factory=dict)  # grounding cause -> the first problem
 
-    def fell_back(self, lead: Lead, failure: _Failure) -> None:
+    def fell_back(self, lead: Lead, failure: Failure) -> None:
         self.failures[failure.cause] += 1
         self.samples.setdefault(failure.cause, failure.detail)
         self.reasons[lead.pk] = failure.cause
+
+    def checked(self, outcome: Written | Failure) -> None:
+        """Count a lead's grounding outcome, and each cause its failed drafts met (once per draft)."""
+        failed_check = isinstance(outcome, Failure) and outcome.cause == LLMCause.UNGROUNDED
+        if isinstance(outcome, Written) and outcome.check == drafts.Check.OFF:
+            return
+        if isinstance(outcome, Failure) and not failed_check:
+            return  # the LLM failed before any draft could be checked
+        self.grounding["checked"] += 1
+        if isinstance(outcome, Written) and outcome.check == drafts.Check.REGENERATED or failed_check:
+            self.grounding["regenerated"] += 1
+        self.grounding["fell_back" if failed_check else "passed"] += 1
+        for problem in {problem.cause: problem for problem in outcome.problems}.values():
+            self.ungrounded[problem.cause] += 1
+            self.ungrounded_samples.setdefault(problem.cause, str(problem))
+
+    def grounding_counts(self) -> dict[str, int]:
+        return {name: self.grounding[name] for name in ("checked", "passed", "regenerated", "fell_back")}
 
     def manual_rejected(self, reason: str | None) -> None:
         if reason is not None:
@@ -133,6 +151,11 @@ class _Notes:
                 "message fell back to the template",
                 extra={"cause": cause, "count": count, "error": self.samples[cause]},
             )
+        for cause, count in sorted(self.ungrounded.items()):
+            logger.warning(
+                "message failed the grounding check",
+                extra={"cause": cause, "count": count, "example": self.ungrounded_samples[cause]},
+            )
         for reason, count in sorted(self.rejected.items()):
             logger.warning(
                 "custom message failed the checks; generated instead", extra={"count": count, "reason": reason}
@@ -141,20 +164,25 @@ class _Notes:
             logger.info("OpenAI rate limited; all calls paused", extra={"pauses": pauses})
 
 
-def _with_answer(lead: Lead, answer: messages.Message | _Failure, notes: _Notes) -> Lead:
+def _with_answer(lead: Lead, answer: Written | Failure, context: prompts.Context, notes: _Notes) -> Lead:
     """The lead with its AI message, or with the fallback when the call or the checks failed."""
-    grounding = prompts.LeadData.of(lead).company_description
-    if not isinstance(answer, _Failure):
-        return _set_message(lead, answer, grounding=grounding)
+    data = prompts.LeadData.of(lead)
+    notes.checked(answer)
+    evidence = drafts.evidence(drafts.sources_for(data, context), answer)
+    if isinstance(answer, Written):
+        return _set_message(lead, answer.message, grounding=data.company_description, evidence=evidence)
     notes.fell_back(lead, answer)
-    return _set_message(lead, messages.fallback_for(lead), grounding=grounding)
+    return _set_message(lead, messages.fallback_for(lead), grounding=data.company_description, evidence=evidence)
 
 
-def _pending(*, limit: int | None, lead_ids: list[int] | None) -> list[Lead]:
+def _pending(*, limit: int | None, lead_ids: list[int] | None, rewrite: bool) -> list[Lead]:
     contacted = Exists(OutboundEmail.objects.filter(lead=OuterRef("pk")))
     needs_message = Q(message_body__regex=r"^\s*$")
     if llm.is_configured():
-        needs_message |= Q(message_source=MessageSource.FALLBACK)
+        # A template a person approved was their choice: the LLM coming back does not replace it.
+        needs_message |= Q(message_source=MessageSource.FALLBACK, message_approved_at=None)
+    if rewrite and lead_ids is not None:
+        needs_message = Q()
     leads = Lead.objects.filter(needs_message, archived_at=None).exclude(contacted).order_by("pk")
     if lead_ids is not None:
         leads = leads.filter(pk__in=lead_ids)
@@ -173,49 +201,34 @@ def _manual_message(lead: Lead) -> messages.Message | str | None:
         return str(exc)
 
 
-def _answers(leads: list[Lead], context: prompts.Context) -> Iterator[tuple[Lead, messages.Message | _Failure]]:
+def _answers(leads: list[Lead], context: prompts.Context) -> Iterator[tuple[Lead, Written | Failure]]:
     """Each lead with its checked AI message or the failure, in the order the answers come."""
     if not leads:
         return
     if not llm.is_configured():
         for lead in leads:
-            yield lead, _Failure(LLMCause.NO_KEY, "OPENAI_API_KEY is not set")
+            yield lead, Failure(LLMCause.NO_KEY, "OPENAI_API_KEY is not set")
         return
-    breaker = _Breaker()
+    breaker = drafts.Breaker()
+    checking = drafts.is_checking()
     workers = min(settings.OPENAI_CONCURRENCY, len(leads))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="generate") as pool:
-        futures = {pool.submit(_generate_one, prompts.LeadData.of(lead), context, breaker): lead for lead in leads}
+        futures = {
+            pool.submit(drafts.write, prompts.LeadData.of(lead), context, breaker, checking=checking): lead
+            for lead in leads
+        }
         for future in as_completed(futures):
             yield futures[future], future.result()
 
 
-def _generate_one(lead: prompts.LeadData, context: prompts.Context, breaker: _Breaker) -> messages.Message | _Failure:
-    """One lead's call and checks, in a pool thread: no database here, only the LLM."""
-    failure = _Failure(LLMCause.RATE_LIMITED, "")
-    for _ in range(_RATE_LIMIT_ROUNDS):
-        if breaker.failure is not None:
-            return breaker.failure
-        try:
-            return prompts.parse(llm.complete(prompts.messages(lead, context)))
-        except prompts.UnusableAnswer as exc:
-            return _Failure(LLMCause.BAD_ANSWER, str(exc))
-        except llm.LLMError as exc:
-            failure = _Failure(exc.cause, str(exc))
-            if exc.permanent or exc.cause in llm.FATAL_CAUSES:
-                breaker.trip(failure)
-                return failure
-            if exc.cause != LLMCause.RATE_LIMITED:
-                return failure
-            # Rate limited: the client's shared pause holds the next call back; try again.
-    return failure
-
-
-def _set_message(lead: Lead, message: messages.Message, *, grounding: str) -> Lead:
+def _set_message(lead: Lead, message: messages.Message, *, grounding: str, evidence: dict) -> Lead:
     lead.message_subject = message.subject
     lead.message_body = message.body
     lead.message_source = message.source
     lead.message_grounding = grounding
+    lead.message_evidence = evidence
     lead.message_generated_at = timezone.now()
+    lead.message_approved_at = lead.message_approved_by = None  # a new message waits for a person again
     return lead
 
 

@@ -142,9 +142,10 @@ def run_scrape(*, limit: int | None = None) -> dict:
     return run_step(SCRAPE, limit=limit).as_dict()
 
 
-def run_generate(*, limit: int | None = None) -> dict:
-    """Write each lead's message (LLM, else the fallback template)."""
-    return run_step(GENERATE, limit=limit).as_dict()
+def run_generate(*, limit: int | None = None, lead_ids: list[int] | None = None, rewrite: bool = False) -> dict:
+    """Write each lead's message (LLM, else the fallback template); `rewrite` writes the named leads' again."""
+    step = GENERATE.with_options(lead_ids=lead_ids, rewrite=rewrite) if lead_ids is not None else GENERATE
+    return run_step(step, limit=limit).as_dict()
 
 
 def run_engage(*, limit: int | None = None, lead_ids: list[int] | None = None) -> dict:

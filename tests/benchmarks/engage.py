@@ -47,8 +47,13 @@ def _setup_django() -> None:
 
 
 def _fill(count: int) -> None:
-    """`count` leads: most engageable, the rest spread over the skip reasons, some with a message."""
+    """`count` leads: most engageable, the rest spread over the skip reasons, some with a message;
+    all approved by a person (OUTREACH_APPROVAL keeps its default, `first`)."""
+    from django.utils import timezone
+
     from leads.models import Lead, OutboundEmail, SkipLog, Suppression
+
+    approved = timezone.now()
 
     SkipLog.objects.all().delete()
     OutboundEmail.objects.all().delete()
@@ -68,7 +73,7 @@ def _fill(count: int) -> None:
             fields["email"] = f"PERSON{n - 4}@company{(n - 4) % 997}.example"  # a duplicate row
         elif kind == 5:
             fields["message_subject"], fields["message_body"], fields["message_source"] = "Hi", "A message.", "ai"
-        rows.append(Lead(airtable_id=f"recBench{n:09d}", **fields))
+        rows.append(Lead(airtable_id=f"recBench{n:09d}", message_approved_at=approved, **fields))
     Lead.objects.bulk_create(rows, batch_size=1000)
     Suppression.objects.bulk_create(
         [Suppression(address=f"person{n}@company{n % 997}.example") for n in range(6, count, 20)], batch_size=1000

@@ -236,7 +236,7 @@ def test_dry_run_decides_like_a_real_run_and_writes_nothing(smtp, settings):
     make_lead(email="")
     before = list(Lead.objects.values())
     summary = engage.run(dry_run=True)
-    assert [item["decision"] for item in summary.items] == ["send", "send", "defer", "skip: no_email"]
+    assert [item["decision"] for item in summary.items] == ["send", "send", "defer: daily_cap", "skip: no_email"]
     assert summary.items[0]["message_source"] == "fallback"
     assert (summary.succeeded, summary.deferred, summary.skipped) == (2, 1, {"no_email": 1})
     assert smtp.received == []

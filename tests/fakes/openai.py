@@ -9,6 +9,16 @@ the test ends or `hang_seconds` pass), "not_json" (a 200 whose JSON body is brok
 "html" (a 200 served as text/html), "empty" (no content), "placeholders"
 (a message with `[Your Name]` and `{company}` left in). A wrong API key gets a 401
 as OpenAI sends it. Every request is recorded in `requests`.
+
+What the model writes (`answer_with`): `true_facts` (the default) writes only what the
+lead's data says and lists its claims with their quotes; `invented_facts` adds a funding
+round, an award, a city and a superlative no lead has (`INVENTED`); `invented_then_true`
+invents on the first request and keeps to the facts when asked again. An answer given as
+an `Email` is sent as JSON when the request asked for a `response_format` the server
+takes (`response_formats`, default both `json_schema` and `json_object`), else in the
+plain format with a `Claims:` block. A format the server does not take gets a 400, as
+strict servers answer, unless `ignores_response_format` (a server that answers in plain
+text whatever is asked).
 """
 
 import contextlib
@@ -54,21 +64,83 @@ class _State:
     hang_seconds: float = 30.0
     queued: deque = field(default_factory=deque)
     always: _Fault | None = None
-    answer: Callable[[dict], str] | None = None
+    answer: Callable[[dict], "str | Email"] | None = None
 
 
-def default_answer(body: dict) -> str:
-    """A plausible email built from the lead's data block in the user message."""
+@dataclass(frozen=True, slots=True)
+class Email:
+    """What the model writes: rendered as JSON or as the plain format, as the request allows."""
+
+    subject: str
+    body: str
+    claims: tuple[tuple[str, str], ...] = ()  # (claim, quote)
+
+    def as_json(self) -> str:
+        claims = [{"claim": claim, "quote": quote} for claim, quote in self.claims]
+        return json.dumps({"subject": self.subject, "body": self.body, "claims": claims})
+
+    def as_plain(self) -> str:
+        lines = "".join(f'\n- {claim} | "{quote}"' for claim, quote in self.claims)
+        return f"Subject: {self.subject}\n\n{self.body}" + (f"\n\nClaims:{lines}" if lines else "")
+
+
+# What `invented_facts` writes that no lead's data says.
+INVENTED = ("$12M", "Series B", "Golden Kettle", "Lisbon", "largest")
+
+
+def request_facts(body: dict) -> tuple[dict, str, str]:
+    """The lead's data block, the sender's name and the offer, read from the request's first user message."""
     user = next((m["content"] for m in body.get("messages", []) if m.get("role") == "user"), "")
     match = re.search(r"<lead>\s*(\{.*?\})\s*</lead>", user, re.S)
     lead = json.loads(match.group(1)) if match else {}
+    sender = re.search(r"^Sender's name: (.*)$", user, re.M)
+    offer = re.search(r"^Sender's offer: (.*)$", user, re.M)
+    return lead, sender.group(1).strip() if sender else "", offer.group(1).strip() if offer else ""
+
+
+def true_facts(body: dict) -> Email:
+    """An email that says only what the lead's data says, with its claims quoted from the data."""
+    lead, sender, offer = request_facts(body)
     first = (lead.get("name") or "").split(" ")[0] or "there"
     company = lead.get("company") or "your team"
-    return (
-        f"Subject: An idea for {company}\n\n"
-        f"Hi {first},\n\nI read about {company} and thought our service could save your team time.\n\n"
-        "Would a short call next week help?\n\nBest,\nSam"
+    description = lead.get("company_description") or ""
+    sentence = re.split(r"(?<=[.!?])\s", description, maxsplit=1)[0].strip()[:200]
+    if sentence:
+        about, claims = f'I read on your website: "{sentence}"', ((f"what {company} does", sentence),)
+    else:
+        about, claims = f"I came across {company} and thought of your team.", ()
+    text = f"Hi {first},\n\n{about}\n\n{offer}\n\nWould a short call next week help?\n\nBest,\n{sender}"
+    return Email(subject=f"An idea for {company}", body=text, claims=claims)
+
+
+def invented_facts(body: dict) -> Email:
+    """The true email plus a funding round, an award, a city and a superlative that no lead has."""
+    email = true_facts(body)
+    lead, _, _ = request_facts(body)
+    company = lead.get("company") or "your company"
+    invented = (
+        f"Congratulations on {company}'s $12M Series B and the Golden Kettle Award; "
+        "as the largest team in Lisbon you must be busy."
     )
+    first, _, rest = email.body.partition("\n\n")
+    claims = (
+        ("raised $12M in a Series B", "raised $12M in a Series B"),
+        ("won an award", "Golden Kettle Award winner"),
+    )
+    return Email(subject=email.subject, body=f"{first}\n\n{invented}\n\n{rest}", claims=email.claims + claims)
+
+
+def invented_then_true(body: dict) -> Email:
+    """Invents on the first request; keeps to the facts when asked again (the request then has the draft)."""
+    return true_facts(body) if len(body.get("messages", [])) > 2 else invented_facts(body)
+
+
+def default_answer(body: dict) -> str:
+    """The default answer, in the plain format: what `true_facts` writes."""
+    return true_facts(body).as_plain()
+
+
+ANSWERS = {"true": true_facts, "invented": invented_facts, "invented_once": invented_then_true}
 
 
 class _Server(ThreadingHTTPServer):
@@ -79,8 +151,18 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAI:
     """The server; use as a context manager. `url` is the base URL for the SDK."""
 
-    def __init__(self, *, latency: float = 0.0, api_key: str = API_KEY, port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        api_key: str = API_KEY,
+        port: int = 0,
+        response_formats: tuple[str, ...] = ("json_schema", "json_object"),
+        ignores_response_format: bool = False,
+    ) -> None:
         self.api_key = api_key
+        self.response_formats = response_formats
+        self.ignores_response_format = ignores_response_format
         self.requests: list[Recorded] = []
         self.peak_in_flight = 0  # most requests being answered at one time
         self._in_flight = 0
@@ -126,8 +208,8 @@ class FakeOpenAI:
         assert kind is None or kind in FAULTS, kind
         self._state.always = _Fault(kind, retry_after) if kind else None
 
-    def answer_with(self, answer: Callable[[dict], str] | None) -> None:
-        """Normal answers come from `answer(request_body)` instead of `default_answer`."""
+    def answer_with(self, answer: "Callable[[dict], str | Email] | None") -> None:
+        """Normal answers come from `answer(request_body)` instead of `true_facts`."""
         self._state.answer = answer
 
     @property
@@ -235,7 +317,14 @@ class FakeOpenAI:
         elif kind == "placeholders":
             content = "Subject: An idea for {company}\n\nHi [First Name],\n\nWe can help None.\n\nBest,\n[Your Name]"
         else:
-            content = (self._state.answer or default_answer)(body)
+            requested = (body.get("response_format") or {}).get("type")
+            if requested and requested not in self.response_formats and not self.ignores_response_format:
+                message = f"response_format {requested!r} is not supported by this model"
+                return _error(400, message, None, "invalid_request_error")
+            answer = (self._state.answer or true_facts)(body)
+            if isinstance(answer, Email):
+                answer = answer.as_json() if requested in self.response_formats else answer.as_plain()
+            content = answer
         return 200, {"content-type": "application/json"}, _completion(body.get("model", ""), content)
 
 
@@ -283,11 +372,13 @@ def serving(settings, **options: object) -> Iterator[FakeOpenAI]:
 
 
 def main() -> None:
-    """`python -m tests.fakes.openai PORT LATENCY`: serve in a process of its own until killed (benchmarks)."""
+    """`python -m tests.fakes.openai PORT LATENCY [true|invented|invented_once]`: serve in a process of its own
+    until killed (benchmarks)."""
     import sys
 
     port, latency = int(sys.argv[1]), float(sys.argv[2])
     with FakeOpenAI(latency=latency, port=port) as server:
+        server.answer_with(ANSWERS[sys.argv[3] if len(sys.argv) > 3 else "true"])
         server._thread.join()
 
 

@@ -212,17 +212,19 @@ def test_a_dry_run_says_when_a_recently_failed_lead_will_be_tried_again(db, sett
 
 
 def test_the_dry_run_command_on_the_demo_leads_prints_each_decision(db, capsys):
-    """The demo websites are *.example names, which never resolve."""
+    """The demo websites are *.example names, which never resolve; the demo leads that come with a
+    description (and an AI message written from it) are left alone."""
     call_command("loaddata", "demo_leads", verbosity=0)
     before = list(Lead.objects.values())
     call_command("scrape", "--dry-run")
     lines = capsys.readouterr().out.splitlines()
     assert list(Lead.objects.values()) == before
     assert not SkipLog.objects.exists()
-    assert "lead=1  decision=left alone  reason=dns  why=analytical-engines.example does not resolve" in lines[0]
+    assert lines[0] == "lead=1  decision=left alone  reason=has a description"
+    assert "lead=3  decision=left alone  reason=dns  why=kernel.example does not resolve" in lines[2]
     assert "lead=13  decision=left alone  reason=no website" in lines
     assert len(lines) == Lead.objects.count() + 1
-    assert lines[-1] == ("[dry run] scrape: processed 19, succeeded 0, skipped 0 (none), deferred 0, failed 19")
+    assert lines[-1] == ("[dry run] scrape: processed 14, succeeded 0, skipped 0 (none), deferred 0, failed 14")
 
 
 def test_the_command_prints_one_json_summary(web, db, capsys):

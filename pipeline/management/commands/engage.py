@@ -2,6 +2,7 @@ from dataclasses import replace
 
 from leads.models import Job
 from pipeline import engage
+from pipeline.engage.rules import DeferReason
 from pipeline.management.base import StageCommand
 from pipeline.summary import StageSummary
 
@@ -16,6 +17,9 @@ class Command(StageCommand):
         summary = engage.run(limit=limit, dry_run=dry_run, progress=progress)
         if dry_run and not self.as_json:
             self._print_table(summary)
+            waiting = sum(item["reason"] == DeferReason.AWAITING_APPROVAL for item in summary.items)
+            if waiting:
+                self.note(f"{waiting} lead{'s' if waiting != 1 else ''} wait for approval: Admin → Review queue")
             summary = replace(summary, items=())  # shown as the table, not again as lines
         return summary
 

@@ -8,4 +8,10 @@ class Command(StageCommand):
     job = Job.GENERATE
 
     def run_stage(self, *, limit, dry_run, progress, **options):
-        return generate.run(limit=limit, dry_run=dry_run, progress=progress)
+        summary = generate.run(limit=limit, dry_run=dry_run, progress=progress)
+        counts = summary.extra["grounding"]
+        self.note(
+            f"grounding: checked {counts['checked']}, passed {counts['passed']}, "
+            f"regenerated {counts['regenerated']}, fell back {counts['fell_back']}"
+        )
+        return summary
