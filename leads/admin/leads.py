@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django_q.tasks import async_task
 
+from leads.admin.inbound import ConversationMixin
 from leads.admin.inlines import OutboundEmailInline, SkipLogInline
 from leads.models import Lead, SkipLog
 from pipeline import engage, suppression
@@ -46,7 +47,7 @@ class SkippedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(ConversationMixin, admin.ModelAdmin):
     list_display = [
         "display_name",
         "email",
@@ -79,6 +80,8 @@ class LeadAdmin(admin.ModelAdmin):
         "scrape_error",
         "created_at",
         "updated_at",
+        "reply",
+        "conversation",
     ]
     fieldsets = [
         (None, {"fields": ["airtable_id", "name", "email", "job_title", "company_name", "website"]}),
@@ -88,6 +91,7 @@ class LeadAdmin(admin.ModelAdmin):
             {"fields": ["message_subject", "message_body", "message_source", "message_grounding", "custom_message"]},
         ),
         ("Company", {"fields": ["company_description", "scraped_at", "scrape_error"]}),
+        ("Conversation", {"fields": ["reply", "conversation"]}),
         (
             "Sync",
             {

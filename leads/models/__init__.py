@@ -1,22 +1,28 @@
 """The data: leads mirrored from Airtable, why each was skipped, who must not be
-emailed, every email sent, and every run of a pipeline job. Addresses are compared
-case-insensitively. One module per subject; import from here: `from leads.models import Lead`."""
+emailed, every email sent, every inbound message and how far each inbox was read,
+and every run of a pipeline job. Addresses are compared case-insensitively. One module
+per subject; import from here: `from leads.models import Lead`."""
 
 from leads.models.emails import EmailStatus, OutboundEmail
+from leads.models.inbound import STOP_REASONS, InboundKind, InboundMessage, MailboxState
 from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReason, Stage
 from leads.models.runs import Job, PipelineRun, RunOutcome
 from leads.models.suppression import Suppression, SuppressionReason
 
 __all__ = [
     "EmailStatus",
+    "InboundKind",
+    "InboundMessage",
     "Job",
     "Lead",
     "LeadStatus",
+    "MailboxState",
     "MessageSource",
     "OutboundEmail",
     "PipelineRun",
     "RunOutcome",
     "SkipLog",
+    "STOP_REASONS",
     "SkipReason",
     "Stage",
     "Suppression",

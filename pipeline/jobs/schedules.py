@@ -8,8 +8,12 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
+from pipeline.inbox import mailboxes as inbox_mailboxes
+
 PIPELINE_SCHEDULE = "outreach pipeline"  # Schedule.name: how this module finds its own row
 PIPELINE_TASK = "pipeline.jobs.tasks.run_pipeline"
+INBOX_SCHEDULE = "check inbox"
+INBOX_TASK = "pipeline.jobs.tasks.run_check_inbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,18 +28,28 @@ def ensure_pipeline_schedule(*, now: datetime | None = None) -> Outcome:
     Running it again with the same settings changes nothing (settings.py keeps the
     interval within what Schedule can hold).
     """
-    minutes = settings.PIPELINE_SCHEDULE_MINUTES
+    return _ensure_every(PIPELINE_SCHEDULE, PIPELINE_TASK, settings.PIPELINE_SCHEDULE_MINUTES, now=now)
+
+
+def ensure_inbox_schedule(*, now: datetime | None = None) -> Outcome:
+    """Make the inbox's schedule match INBOX_POLL_MINUTES; no schedule when it is 0 or no inbox is configured."""
+    minutes = settings.INBOX_POLL_MINUTES if inbox_mailboxes.inboxes() else 0
+    return _ensure_every(INBOX_SCHEDULE, INBOX_TASK, minutes, now=now)
+
+
+def _ensure_every(name: str, func: str, minutes: int, *, now: datetime | None) -> Outcome:
+    """Keep one schedule named `name` running `func` every `minutes` (0: none); idempotent."""
     now = now or timezone.now()
-    wanted = {"func": PIPELINE_TASK, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1}
+    wanted = {"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1}
     with transaction.atomic():
         # Locked, so that two set-ups at once (two containers starting) leave one row.
-        rows = list(Schedule.objects.select_for_update().filter(name=PIPELINE_SCHEDULE).order_by("id"))
+        rows = list(Schedule.objects.select_for_update().filter(name=name).order_by("id"))
         if minutes == 0:
             for row in rows:
                 row.delete()
             return Outcome("removed" if rows else "off", 0)
         if not rows:
-            Schedule.objects.create(name=PIPELINE_SCHEDULE, next_run=now, **wanted)
+            Schedule.objects.create(name=name, next_run=now, **wanted)
             return Outcome("created", minutes)
         schedule, duplicates = rows[0], rows[1:]
         for row in duplicates:
