@@ -1,0 +1,83 @@
+"""Two `check_inbox` processes at once read the same new mail: each message is recorded and
+acted on once, whichever process got to it first."""
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from leads.models import InboundMessage, Lead, LeadStatus, Suppression
+from tests.builders import make_leads
+from tests.inbox import mail
+from tests.processes import PROJECT_DIR, django_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CHECK_INBOX = [sys.executable, "manage.py", "check_inbox", "--json"]
+
+
+def _deliver(dovecot, count: int) -> Counter:
+    """`count` sent emails, each answered one way; returns the kinds expected."""
+    expected = Counter()
+    for n, lead in enumerate(make_leads(count)):
+        email = mail.sent_email(lead)
+        how = n % 4
+        if how == 0:
+            dovecot.deliver(mail.answer("reply-en", email))
+            expected["reply"] += 1
+        elif how == 1:
+            dovecot.deliver(mail.bounce(email))
+            expected["bounce_hard"] += 1
+        elif how == 2:
+            dovecot.deliver(mail.answer("unsubscribe-de", email))
+            expected["unsubscribe"] += 1
+        else:
+            dovecot.deliver(mail.answer("auto-es-xautoreply", email))
+            expected["auto_reply"] += 1
+    return expected
+
+
+def _check_inbox_at_once(processes: int, env: dict[str, str]) -> list[dict]:
+    running = [
+        subprocess.Popen(CHECK_INBOX, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(processes)
+    ]
+    outputs = [process.communicate(timeout=300) for process in running]
+    for process, (_, stderr) in zip(running, outputs, strict=True):
+        assert process.returncode == 0, stderr.decode()[-2000:]
+    return [json.loads(stdout) for stdout, _ in outputs]
+
+
+def _check_each_message_acted_on_once(dovecot, count: int) -> None:
+    expected = _deliver(dovecot, count)
+    env = django_env(INBOX_URL=dovecot.inbox_url(), LOG_LEVEL="WARNING")
+    summaries = _check_inbox_at_once(2, env)
+    kinds = sum((Counter(summary["kinds"]) for summary in summaries), Counter())
+    assert kinds == expected
+    assert sum(summary["succeeded"] for summary in summaries) == count
+    # Each read what was new when it started; what the other had recorded first it left alone.
+    assert all(summary["processed"] > 0 for summary in summaries), summaries  # they did overlap
+    assert sum(summary["skipped"].get("already_recorded", 0) for summary in summaries) == sum(
+        summary["processed"] for summary in summaries
+    ) - count
+    assert InboundMessage.objects.count() == count
+    assert Suppression.objects.count() == expected["bounce_hard"] + expected["unsubscribe"]
+    statuses = Counter(Lead.objects.values_list("engagement_status", flat=True))
+    assert statuses == {
+        LeadStatus.REPLIED: expected["reply"],
+        LeadStatus.BOUNCED: expected["bounce_hard"],
+        LeadStatus.UNSUBSCRIBED: expected["unsubscribe"],
+        "": expected["auto_reply"],
+    }
+    assert all(item.is_unread for item in dovecot.messages())
+
+
+@pytest.mark.postgres
+def test_two_check_inbox_processes_on_postgresql_act_on_each_message_once(dovecot):
+    _check_each_message_acted_on_once(dovecot, 1000)
+
+
+def test_two_check_inbox_processes_on_any_database_act_on_each_message_once(dovecot):
+    _check_each_message_acted_on_once(dovecot, 400)
