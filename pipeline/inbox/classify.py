@@ -29,6 +29,9 @@ from pipeline.inbox import parsing, reports, wording
 from pipeline.inbox.findings import Recipient
 
 _MAX_TEXT = 10_000  # characters of a reply's own text kept; the rest is not needed to act on it
+# A person writes above the quote: lines past this many are taken as quoted without being read
+# (quotequail tries every pattern on every line, the costliest step of a long thread).
+_MAX_OWN_LINES = 200
 _NO_AUTO_SUBMITTED = {"", "no"}
 
 
@@ -89,7 +92,8 @@ def classify(raw: bytes) -> Verdict:
 def own_text(text: str) -> str:
     """A reply's own words: the quoted original (quotequail) and `>` lines removed."""
     text = parsing.clean(text).replace("\r\n", "\n").replace("\r", "\n")
-    kept = "\n".join(part for expanded, part in quotequail.quote(text, quote_intro_line=True) if expanded)
+    quoted = quotequail.quote(text[: _MAX_TEXT * 4], limit=_MAX_OWN_LINES, quote_intro_line=True)
+    kept = "\n".join(part for expanded, part in quoted if expanded)
     lines = [line for line in kept.split("\n") if not line.lstrip().startswith(">")]
     return "\n".join(lines).strip()[:_MAX_TEXT]
 

@@ -139,14 +139,16 @@ def _apply(rows: list[InboundMessage], *, mailbox: str, now: datetime) -> None:
 
 
 def _mark_replied(rows: list[InboundMessage], *, now: datetime) -> None:
-    leads = Lead.objects.in_bulk({row.lead_id for row in rows})
+    if not rows:
+        return
+    texts = {}
     for row in sorted(rows, key=lambda r: (r.received_at or now, r.pk)):  # the latest reply's text wins
-        lead = leads[row.lead_id]
-        lead.reply = row.text
-        if lead.engagement_status not in _KEPT_ON_REPLY:
-            lead.engagement_status = LeadStatus.REPLIED
-        lead.pending_push, lead.updated_at = True, now
-    Lead.objects.bulk_update(leads.values(), ["reply", "engagement_status", "pending_push", "updated_at"])
+        texts[row.lead_id] = row.text
+    # The text differs per lead (one bulk update of one column); the rest is the same for all.
+    Lead.objects.bulk_update([Lead(pk=pk, reply=text) for pk, text in texts.items()], ["reply"], batch_size=500)
+    leads = Lead.objects.filter(pk__in=list(texts))
+    leads.exclude(engagement_status__in=_KEPT_ON_REPLY).update(engagement_status=LeadStatus.REPLIED)
+    leads.update(pending_push=True, updated_at=now)
 
 
 def _count_soft_bounces(rows: list[InboundMessage]) -> list[str]:

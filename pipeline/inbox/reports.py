@@ -41,27 +41,30 @@ _NEAR = 600  # characters after a recipient's address in which its status is loo
 def read(message: Message, *, sender: str, subject: str) -> Report | None:
     """The report `message` is, or None: a feedback report, a delivery-status report, an ESP's
     notification or a bounce notice."""
+    parts: dict[str, Message] = {}  # content type -> its first part: one walk for every check below
+    for part in message.walk():
+        parts.setdefault(part.get_content_type(), part)
+    returned = parsing.attached_messages(message)
+    dsn = parts.get(_DSN_TYPES[0]) or parts.get(_DSN_TYPES[1])
     return (
-        _feedback(message, subject=subject)
-        or _delivery_status(message)
+        _feedback(message, parts.get("message/feedback-report"), returned, subject=subject)
+        or (_delivery_status(message, dsn, returned) if dsn is not None else None)
         or notifications.read(message, sender=sender)
-        or (_bounce_notice(message) if _looks_like_bounce(message, sender, subject) else None)
+        or (_bounce_notice(message, returned) if _looks_like_bounce(message, returned, sender, subject) else None)
     )
 
 
 # --- RFC 5965 feedback reports ------------------------------------------------------------
 
 
-def _feedback(message: Message, *, subject: str) -> Report | None:
-    part = next((p for p in message.walk() if p.get_content_type() == "message/feedback-report"), None)
+def _feedback(message: Message, part: Message | None, returned: list[Message], *, subject: str) -> Report | None:
     if part is None:
-        if not wording.is_complaint_subject(subject) or not parsing.attached_messages(message):
+        if not returned or not wording.is_complaint_subject(subject):
             return None
         fields = Message()  # a provider's complaint without the machine-readable part (Microsoft JMRP)
     else:
         fields = _fields(part)[0] if _fields(part) else Message()
     feedback_type = parsing.header(fields, "Feedback-Type").lower()
-    returned = parsing.attached_messages(message)
     address = parsing.address(parsing.header(fields, "Original-Rcpt-To")) or next(
         (found for item in returned for found in parsing.addresses([parsing.header(item, "To")])), ""
     )
@@ -77,10 +80,7 @@ def _feedback(message: Message, *, subject: str) -> Report | None:
 # --- RFC 3464 delivery-status reports -----------------------------------------------------
 
 
-def _delivery_status(message: Message) -> Report | None:
-    part = next((p for p in message.walk() if p.get_content_type() in _DSN_TYPES), None)
-    if part is None:
-        return None
+def _delivery_status(message: Message, part: Message, returned: list[Message]) -> Report | None:
     recipients = []
     for block in _fields(part):
         address = _dsn_address(parsing.header(block, "Final-Recipient")) or _dsn_address(
@@ -96,7 +96,7 @@ def _delivery_status(message: Message) -> Report | None:
         return None  # a damaged report: the notice's text may still say who bounced
     kind = _kind_of(recipients)
     detail = ", ".join(sorted({f"{r.status} ({r.action or 'no action'})" for r in recipients}))
-    original = _original_message_id(message, parsing.attached_messages(message))
+    original = _original_message_id(message, returned)
     return Report(kind, tuple(recipients), original, f"delivery-status report: {detail}")
 
 
@@ -133,7 +133,7 @@ def _kind_of(recipients: list[Recipient]) -> str:
 # --- non-standard bounce notices ----------------------------------------------------------
 
 
-def _looks_like_bounce(message: Message, sender: str, subject: str) -> bool:
+def _looks_like_bounce(message: Message, returned: list[Message], sender: str, subject: str) -> bool:
     """A notice from a mail server: its sender, X-Failed-Recipients, a bounce subject that is no "Re:", or
     a returned message under a notice's words."""
     local = sender.partition("@")[0]
@@ -145,15 +145,15 @@ def _looks_like_bounce(message: Message, sender: str, subject: str) -> bool:
         or (wording.is_bounce_subject(subject) and not wording.is_reply_subject(subject))
         or (
             not wording.is_reply_subject(subject)
-            and bool(parsing.attached_messages(message))
+            and bool(returned)
             and wording.is_bounce_text(parsing.body_text(message)[:2000])
         )
     )
 
 
-def _bounce_notice(message: Message) -> Report | None:
+def _bounce_notice(message: Message, returned: list[Message]) -> Report | None:
     text = parsing.all_text(message)
-    returned = parsing.attached_messages(message) or _quoted_headers(text)
+    returned = returned or _quoted_headers(text)
     original = _original_message_id(message, returned, text)
     inline = _inline_delivery_status(text)  # a report whose parts lost their MIME structure
     if inline:

@@ -10,9 +10,9 @@ login users are then `nobody`, who also owns the Maildir.
 """
 
 import contextlib
+import grp
 import os
 import pwd
-import grp
 import shutil
 import subprocess
 import tempfile
