@@ -140,7 +140,8 @@ def _run(count: int) -> int:
         settings.INBOX_URL = server.inbox_url()
         started = time.perf_counter()
         mix = _fill(server, count, corpus)
-        _say(f"inbox benchmark on {connection.vendor}: {count} messages written in {time.perf_counter() - started:.1f} s")
+        written = time.perf_counter() - started
+        _say(f"inbox benchmark on {connection.vendor}: {count} messages written in {written:.1f} s")
         _say("  mix: " + ", ".join(f"{label} {n}" for label, n in sorted(mix.items())))
 
         seconds, queries, summary = _check_inbox()

@@ -85,7 +85,7 @@ class Stored:
 class Dovecot:
     """`with Dovecot() as server:` serves `server.inbox_url()`; `server.deliver(raw)` adds a message."""
 
-    def __init__(self, *, user: str = "team@outreach.example", password: str = "imap-secret") -> None:
+    def __init__(self, *, user: str = "team@outreach.example", password: str = "imap-secret") -> None:  # noqa: S107 - the test server's own login
         self.user, self.password = user, password
         self.port = free_port()
         self._process: subprocess.Popen | None = None
@@ -143,9 +143,8 @@ class Dovecot:
             self._process.wait(timeout=10)
 
     def log(self) -> str:
-        return "\n".join(
-            path.read_text(errors="replace") for path in (self.root / "dovecot.log", self.root / "stdout.log") if path.exists()
-        )
+        logs = (self.root / "dovecot.log", self.root / "stdout.log")
+        return "\n".join(path.read_text(errors="replace") for path in logs if path.exists())
 
     def inbox_url(self, *, password: str | None = None, folder: str = "INBOX") -> str:
         secret = quote(self.password if password is None else password, safe="")

@@ -174,7 +174,8 @@ def with_attachment(raw: bytes, *, size: int) -> bytes:
     """`raw` (a single-part text message) with a `size`-byte attachment after its text."""
     head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
     head = b"\n".join(line for line in head.split(b"\n") if not line.lower().startswith(b"content-"))
-    payload = (b"QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\n" * (size // 77 + 1))[:size]
+    line = b"QUFB" * 19 + b"\n"  # base64 lines of 76 characters
+    payload = (line * (size // len(line) + 1))[:size]
     return (
         head
         + b'\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="att"\n\n--att\n'

@@ -118,5 +118,6 @@ def test_with_the_inbox_down_the_push_still_runs_and_the_failure_is_recorded(air
     ]
     run = PipelineRun.objects.get(job=Job.CHECK_INBOX)
     assert run.outcome == RunOutcome.FAILED
-    assert "INBOX_URL" in run.error and "secret" not in run.error
+    assert "INBOX_URL" in run.error
+    assert "secret" not in run.error
     assert not Lead.objects.filter(pending_push=True).exists()

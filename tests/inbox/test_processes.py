@@ -59,9 +59,10 @@ def _check_each_message_acted_on_once(dovecot, count: int) -> None:
     assert sum(summary["succeeded"] for summary in summaries) == count
     # Each read what was new when it started; what the other had recorded first it left alone.
     assert all(summary["processed"] > 0 for summary in summaries), summaries  # they did overlap
-    assert sum(summary["skipped"].get("already_recorded", 0) for summary in summaries) == sum(
-        summary["processed"] for summary in summaries
-    ) - count
+    assert (
+        sum(summary["skipped"].get("already_recorded", 0) for summary in summaries)
+        == sum(summary["processed"] for summary in summaries) - count
+    )
     assert InboundMessage.objects.count() == count
     assert Suppression.objects.count() == expected["bounce_hard"] + expected["unsubscribe"]
     statuses = Counter(Lead.objects.values_list("engagement_status", flat=True))

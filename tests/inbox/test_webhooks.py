@@ -27,7 +27,9 @@ SECRET = "mailgun:webhook-basic-auth-secret"
 
 @pytest.fixture
 def app(tmp_path):
-    env = django_env(ANYMAIL_WEBHOOK_SECRET=SECRET, ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY=SIGNING_KEY, LOG_LEVEL="WARNING")
+    env = django_env(
+        ANYMAIL_WEBHOOK_SECRET=SECRET, ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY=SIGNING_KEY, LOG_LEVEL="WARNING"
+    )
     with gunicorn(env=env, log=tmp_path / "gunicorn.log") as url:
         yield url
 
