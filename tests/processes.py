@@ -2,6 +2,7 @@
 pointed at the test database, and stopping them."""
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -54,6 +55,18 @@ def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.C
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def json_commands_at_once(args: list[str], *, processes: int, env: dict[str, str], timeout: float = 300) -> list[dict]:
+    """Start `processes` copies of a `--json` command at once; each must exit 0. Returns their JSON outputs."""
+    started = [
+        subprocess.Popen(args, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(processes)
+    ]
+    outputs = [process.communicate(timeout=timeout) for process in started]
+    for process, (_, stderr) in zip(started, outputs, strict=True):
+        assert process.returncode == 0, stderr.decode()[-2000:]  # noqa: S101 - a test helper's check
+    return [json.loads(stdout) for stdout, _ in outputs]
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.benchmarks import throwaway_database
+from tests.benchmarks import QueryCounter, throwaway_database
 
 MESSAGES = 10_000
 FIRST_RUN_FLOOR = 300.0  # messages/s
@@ -30,15 +30,6 @@ CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "si
 def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-class _QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 def main() -> int:
@@ -118,7 +109,7 @@ def _check_inbox() -> tuple[float, int, dict]:
     from django.db import connection
 
     out = io.StringIO()
-    counter = _QueryCounter()
+    counter = QueryCounter()
     with connection.execute_wrapper(counter):
         started = time.perf_counter()
         call_command("check_inbox", "--json", stdout=out, stderr=io.StringIO())

@@ -1,8 +1,6 @@
 """Two `check_inbox` processes at once read the same new mail: each message is recorded and
 acted on once, whichever process got to it first."""
 
-import json
-import subprocess
 import sys
 from collections import Counter
 
@@ -11,7 +9,7 @@ import pytest
 from leads.models import InboundMessage, Lead, LeadStatus, Suppression
 from tests.builders import make_leads
 from tests.inbox import mail
-from tests.processes import PROJECT_DIR, django_env
+from tests.processes import django_env, json_commands_at_once
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -39,21 +37,10 @@ def _deliver(dovecot, count: int) -> Counter:
     return expected
 
 
-def _check_inbox_at_once(processes: int, env: dict[str, str]) -> list[dict]:
-    running = [
-        subprocess.Popen(CHECK_INBOX, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(processes)
-    ]
-    outputs = [process.communicate(timeout=300) for process in running]
-    for process, (_, stderr) in zip(running, outputs, strict=True):
-        assert process.returncode == 0, stderr.decode()[-2000:]
-    return [json.loads(stdout) for stdout, _ in outputs]
-
-
 def _check_each_message_acted_on_once(dovecot, count: int) -> None:
     expected = _deliver(dovecot, count)
     env = django_env(INBOX_URL=dovecot.inbox_url(), LOG_LEVEL="WARNING")
-    summaries = _check_inbox_at_once(2, env)
+    summaries = json_commands_at_once(CHECK_INBOX, processes=2, env=env)
     kinds = sum((Counter(summary["kinds"]) for summary in summaries), Counter())
     assert kinds == expected
     assert sum(summary["succeeded"] for summary in summaries) == count
