@@ -80,7 +80,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
-    "anymail",
     "leads",
     "pipeline",
 ]
