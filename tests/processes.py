@@ -130,10 +130,10 @@ def gunicorn_command(bind: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def gunicorn(*, env: dict[str, str], log: Path, port: int | None = None) -> Iterator[str]:
+def gunicorn(*, env: dict[str, str], log: Path, port: int | None = None, timeout: float = 20.0) -> Iterator[str]:
     """gunicorn with the project's config on a free loopback port; yields its base URL."""
     port = port or free_port()
     with running(gunicorn_command(f"127.0.0.1:{port}"), env=env, log=log) as process:
         url = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{url}/health", process=process)
+        wait_for_http(f"{url}/health", process=process, timeout=timeout)
         yield url
