@@ -57,12 +57,17 @@ def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.C
     )
 
 
-def json_commands_at_once(args: list[str], *, processes: int, env: dict[str, str], timeout: float = 300) -> list[dict]:
-    """Start `processes` copies of a `--json` command at once; each must exit 0. Returns their JSON outputs."""
+def json_commands_at_once(
+    args: list[str], *, processes: int, env: dict[str, str], timeout: float = 300, then=None
+) -> list[dict]:
+    """Start `processes` copies of a `--json` command at once (then call `then()`, if given); each must
+    exit 0. Returns their JSON outputs."""
     started = [
         subprocess.Popen(args, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(processes)
     ]
+    if then is not None:
+        then()
     outputs = [process.communicate(timeout=timeout) for process in started]
     for process, (_, stderr) in zip(started, outputs, strict=True):
         assert process.returncode == 0, stderr.decode()[-2000:]  # noqa: S101 - a test helper's check

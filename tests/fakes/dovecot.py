@@ -14,6 +14,7 @@ import grp
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -141,6 +142,47 @@ class Dovecot:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait(timeout=10)
+
+    def pause(self) -> None:
+        """Stop every Dovecot process (SIGSTOP): clients that connect now wait for the greeting."""
+        for pid in self._pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def resume_when_connected(self, clients: int, *, timeout: float = 60) -> None:
+        """Once `clients` connections wait at the paused server, let it go on (SIGCONT), so they start together."""
+        deadline = time.monotonic() + timeout
+        while self._connections() < clients and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for pid in self._pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+    def _pids(self) -> list[int]:
+        """The master and every process below it."""
+        if self._process is None:
+            return []
+        parents: dict[int, int] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = stat.read_text().rpartition(")")[2].split()
+                parents[int(stat.parent.name)] = int(fields[1])
+        found, frontier = [self._process.pid], [self._process.pid]
+        while frontier:
+            frontier = [pid for pid, parent in parents.items() if parent in frontier]
+            found += frontier
+        return found
+
+    def _connections(self) -> int:
+        """Established TCP connections to the server's port, seen from the clients' side."""
+        count = 0
+        for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+            with contextlib.suppress(OSError):
+                for line in table.read_text().splitlines()[1:]:
+                    fields = line.split()
+                    if fields[3] == "01" and int(fields[2].rpartition(":")[2], 16) == self.port:
+                        count += 1
+        return count
 
     def log(self) -> str:
         logs = (self.root / "dovecot.log", self.root / "stdout.log")

@@ -1,5 +1,6 @@
 """Two `check_inbox` processes at once read the same new mail: each message is recorded and
-acted on once, whichever process got to it first."""
+acted on once, whichever process got to it first. Both are held at the IMAP server (paused
+with SIGSTOP) until both have connected, so they always overlap."""
 
 import sys
 from collections import Counter
@@ -40,7 +41,9 @@ def _deliver(dovecot, count: int) -> Counter:
 def _check_each_message_acted_on_once(dovecot, count: int) -> None:
     expected = _deliver(dovecot, count)
     env = django_env(INBOX_URL=dovecot.inbox_url(), LOG_LEVEL="WARNING")
-    summaries = json_commands_at_once(CHECK_INBOX, processes=2, env=env)
+    # Held at the paused server until both have connected, they read the same new mail at once.
+    dovecot.pause()
+    summaries = json_commands_at_once(CHECK_INBOX, processes=2, env=env, then=lambda: dovecot.resume_when_connected(2))
     kinds = sum((Counter(summary["kinds"]) for summary in summaries), Counter())
     assert kinds == expected
     assert sum(summary["succeeded"] for summary in summaries) == count
