@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint format lock migrate demo smoke bench-airtable bench-generate bench-scrape bench-engage bench-health clean
+.PHONY: run test test-fast lint format lock migrate demo smoke bench-airtable bench-generate bench-scrape bench-engage bench-health bench-inbox clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -74,6 +74,10 @@ bench-engage: $(STAMP)
 ## /health under load, alone and while the cluster runs a CPU-heavy job.
 bench-health: $(STAMP)
 	$(PY) -m tests.benchmarks.health
+
+## 10,000 messages behind Dovecot: check_inbox messages/s, a second run with nothing new, classify_email over the corpus.
+bench-inbox: $(STAMP)
+	$(PY) -m tests.benchmarks.inbox
 
 clean:
 	rm -rf $(VENV) var

@@ -211,6 +211,7 @@ AIRTABLE_FIELD_CUSTOM_MESSAGE = env.str("AIRTABLE_FIELD_CUSTOM_MESSAGE", default
 AIRTABLE_FIELD_ENGAGEMENT_STATUS = env.str("AIRTABLE_FIELD_ENGAGEMENT_STATUS", default="Engagement Status")
 AIRTABLE_FIELD_DATE_MESSAGED = env.str("AIRTABLE_FIELD_DATE_MESSAGED", default="Date Messaged")
 AIRTABLE_FIELD_SKIP_REASON = env.str("AIRTABLE_FIELD_SKIP_REASON", default="")
+AIRTABLE_FIELD_REPLY = env.str("AIRTABLE_FIELD_REPLY", default="")
 AIRTABLE_TIMEOUT = _number("AIRTABLE_TIMEOUT", default=30.0, minimum=0.1, maximum=600, kind=float)
 # Airtable allows 5 requests/s per base; the pacer keeps every process under this.
 AIRTABLE_REQUESTS_PER_SECOND = _number("AIRTABLE_REQUESTS_PER_SECOND", default=5.0, minimum=0, maximum=1000, kind=float)
@@ -273,6 +274,25 @@ OUTREACH_CHECK_DELIVERABILITY = _bool("OUTREACH_CHECK_DELIVERABILITY", default=F
 # first: a person approves each lead's first email in the admin; all: every email; none: nothing waits.
 OUTREACH_APPROVAL = _choice("OUTREACH_APPROVAL", default="first", choices=("first", "all", "none"))
 OUTREACH_BATCH_SIZE = _number("OUTREACH_BATCH_SIZE", default=200, minimum=1, maximum=10_000)
+
+# --- Inbox ---------------------------------------------------------------------------
+# imaps://user:password@host:993/INBOX (or imap://…?starttls=true); empty: no inbox is read.
+INBOX_URL = env.str("INBOX_URL", default="")
+# Schedule.minutes is a PositiveSmallIntegerField: 32767 at most; 0: not scheduled.
+INBOX_POLL_MINUTES = _number("INBOX_POLL_MINUTES", default=5, minimum=0, maximum=32767)
+INBOX_MAX_AGE_MINUTES = _number("INBOX_MAX_AGE_MINUTES", default=30, minimum=1)
+INBOX_TIMEOUT = _number("INBOX_TIMEOUT", default=30.0, minimum=0.1, maximum=600, kind=float)
+# A run stops fetching after this long; the rest is read by the next run.
+INBOX_RUN_SECONDS = _number("INBOX_RUN_SECONDS", default=240.0, minimum=1, maximum=86400, kind=float)
+OUTREACH_SOFT_BOUNCE_LIMIT = _number("OUTREACH_SOFT_BOUNCE_LIMIT", default=3, minimum=1, maximum=1000)
+OUTREACH_STOP_ON_AUTO_REPLY = _bool("OUTREACH_STOP_ON_AUTO_REPLY", default=False)
+# ESP webhooks (django-anymail): the shared basic-auth secret `user:password`, without
+# which no webhook URL is served, and Mailgun's webhook signing key.
+ANYMAIL_WEBHOOK_SECRET = env.str("ANYMAIL_WEBHOOK_SECRET", default="")
+ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY = env.str("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY", default="")
+ANYMAIL = {"WEBHOOK_SECRET": ANYMAIL_WEBHOOK_SECRET}
+if ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY:  # unset, Mailgun's webhook answers 500 rather than accept an empty key
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY
 
 # --- Queue (django-q2) ---------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

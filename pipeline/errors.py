@@ -2,8 +2,8 @@
 
 Each client module defines its own subclass with its causes as a `StrEnum` beside
 it (`AirtableError` in airtable/client.py, `LLMError` in generate/llm.py,
-`ScrapeError` in scrape/fetch.py, `SendError` in engage/sending.py) and is the only
-module that raises it. `str(err)` is one line a person can act on: it names the
+`ScrapeError` in scrape/fetch.py, `SendError` in engage/sending.py, `InboxError` in
+inbox/imap.py) and is the only module that raises it. `str(err)` is one line a person can act on: it names the
 variable, field or host to fix and never holds a key or a full address.
 """
 

@@ -6,6 +6,7 @@ import os
 import pytest
 from django.conf import settings as django_settings
 
+from tests.fakes import dovecot as dovecot_server
 from tests.fakes.smtp import FakeSMTP
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -18,6 +19,8 @@ def _missing_service(item: pytest.Item) -> str | None:
         return "needs PostgreSQL: set DATABASE_URL=postgres://… (../shared/ci/services.sh starts one)"
     if item.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
         return "needs Redis: set REDIS_URL=redis://… (../shared/ci/services.sh starts one)"
+    if item.get_closest_marker("dovecot") and not dovecot_server.available():
+        return dovecot_server.MISSING
     return None
 
 
@@ -48,6 +51,21 @@ def smtp(settings):
     with FakeSMTP() as server:
         server.use_in(settings)
         yield server
+
+
+@pytest.fixture
+def dovecot(settings):
+    """A real Dovecot IMAP server on loopback with INBOX_URL pointed at it (tests using it are marked `dovecot`)."""
+    with dovecot_server.Dovecot() as server:
+        server.use_in(settings)
+        yield server
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the Dovecot fixture needs Dovecot: it skips (or fails under CI) without it."""
+    for item in items:
+        if "dovecot" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.dovecot)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 pointed at the test database, and stopping them."""
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -59,6 +60,23 @@ def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.C
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def json_commands_at_once(
+    args: list[str], *, processes: int, env: dict[str, str], timeout: float = 300, then=None
+) -> list[dict]:
+    """Start `processes` copies of a `--json` command at once (then call `then()`, if given); each must
+    exit 0. Returns their JSON outputs."""
+    started = [
+        subprocess.Popen(args, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(processes)
+    ]
+    if then is not None:
+        then()
+    outputs = [process.communicate(timeout=timeout) for process in started]
+    for process, (_, stderr) in zip(started, outputs, strict=True):
+        assert process.returncode == 0, stderr.decode()[-2000:]  # noqa: S101 - a test helper's check
+    return [json.loads(stdout) for stdout, _ in outputs]
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -122,10 +140,10 @@ def gunicorn_command(bind: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def gunicorn(*, env: dict[str, str], log: Path, port: int | None = None) -> Iterator[str]:
+def gunicorn(*, env: dict[str, str], log: Path, port: int | None = None, timeout: float = 20.0) -> Iterator[str]:
     """gunicorn with the project's config on a free loopback port; yields its base URL."""
     port = port or free_port()
     with running(gunicorn_command(f"127.0.0.1:{port}"), env=env, log=log) as process:
         url = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{url}/health", process=process)
+        wait_for_http(f"{url}/health", process=process, timeout=timeout)
         yield url

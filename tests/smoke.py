@@ -1,9 +1,10 @@
 """`make smoke`: the whole product once, end to end, against local fakes.
 
 Starts the fake Airtable (every field renamed, mapped through the environment
-only), the fake OpenAI server, a real SMTP server, gunicorn as the container runs
-it and a qcluster worker; creates the schedules and lets the cluster run the
-scheduled pipeline once. Uses PostgreSQL and Redis when DATABASE_URL/REDIS_URL
+only), the fake OpenAI server, a real SMTP server, Dovecot as the inbox, gunicorn as
+the container runs it and a qcluster worker; creates the schedules and lets the
+cluster run the scheduled pipeline once, then answers two of the emails into the
+inbox and has the cluster read it and push the outcomes. Uses PostgreSQL and Redis when DATABASE_URL/REDIS_URL
 answer, else SQLite and the ORM broker. Prints a one-screen report and exits
 non-zero on any miss.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PIPELINE_TIMEOUT = 180  # seconds for the scheduled run to start and finish
+INBOX_TIMEOUT = 120  # seconds for the queued inbox task to start and finish
 
 # The table: engageable leads, and one of each kind the rules must skip.
 LEADS = [
@@ -127,6 +129,7 @@ def _manage(env: dict[str, str], *args: str) -> None:
 
 
 def main() -> int:
+    from tests.fakes import dovecot
     from tests.fakes.airtable import FakeAirtable
     from tests.fakes.openai import FakeOpenAI
     from tests.fakes.smtp import FakeSMTP
@@ -136,7 +139,14 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="outreach-smoke-"))
     backends, backend_line = _choose_backends(workdir)
     web_port = free_port()
-    with FakeAirtable(LEADS) as airtable, FakeOpenAI() as openai, FakeSMTP() as smtp:
+    if not dovecot.available():
+        report.check(False, f"the inbox: {dovecot.MISSING}")
+    with (
+        FakeAirtable(LEADS) as airtable,
+        FakeOpenAI() as openai,
+        FakeSMTP() as smtp,
+        dovecot.Dovecot() if dovecot.available() else contextlib.nullcontext() as imap,
+    ):
         renamed = airtable.rename_all(prefix="Lead ")
         env = {
             **os.environ,
@@ -160,6 +170,7 @@ def main() -> int:
             # The scheduled run sends without a person here; approval has its own tests
             # (tests/engage/test_approval.py, the browser test, tests/test_demo.py).
             "OUTREACH_APPROVAL": "none",
+            "INBOX_URL": imap.inbox_url() if imap else "",
         }
         for variable, default_name in (
             ("EMAIL", "Email"),
@@ -189,6 +200,8 @@ def main() -> int:
             health.start()
             run = _wait_for_scheduled_pipeline(worker)
             _check(report, run=run, airtable=airtable, smtp=smtp, renamed=renamed, web_port=web_port)
+            if imap and run is not None:
+                _check_inbox(report, imap=imap, airtable=airtable, smtp=smtp, renamed=renamed, worker=worker)
             health.stop()
             report.check(
                 health.polls > 0 and not health.misses,
@@ -268,6 +281,49 @@ def _check(report: Report, *, run, airtable, smtp, renamed: dict[str, str], web_
     report.check(
         sent and len(pushed) == len(sent),
         f"status and date messaged pushed back to Airtable for {len(pushed)} of {len(sent)} sent leads",
+    )
+
+
+def _check_inbox(report: Report, *, imap, airtable, smtp, renamed: dict[str, str], worker) -> None:
+    """A reply and a hard bounce delivered to the inbox, read by the cluster, pushed to Airtable."""
+    from django.utils import timezone
+    from django_q.tasks import async_task
+
+    from leads.models import EmailStatus, InboundMessage, OutboundEmail, PipelineRun, RunOutcome
+    from tests.inbox import mail
+
+    unsubscribed = smtp.received[0].to.lower() if smtp.received else ""
+    emails = [e for e in OutboundEmail.objects.filter(status=EmailStatus.SENT) if e.recipient.lower() != unsubscribed]
+    if not report.check(len(emails) >= 2, f"two sent emails to answer in the inbox ({len(emails)})"):
+        return
+    replied, bounced = emails[:2]
+    imap.deliver(mail.answer("reply-en", replied))
+    imap.deliver(mail.bounce(bounced))
+    queued_at = timezone.now()
+    async_task("pipeline.jobs.tasks.run_check_inbox", task_name="smoke: check inbox")
+    deadline = time.monotonic() + INBOX_TIMEOUT
+    run = None
+    while time.monotonic() < deadline and worker.poll() is None and run is None:
+        run = (
+            PipelineRun.objects.filter(job="sync_push", started_at__gte=queued_at)
+            .exclude(outcome=RunOutcome.RUNNING)
+            .first()
+        )
+        time.sleep(1)
+    inbox_run = PipelineRun.objects.filter(job="check_inbox", started_at__gte=queued_at).first()
+    report.check(
+        inbox_run is not None and inbox_run.outcome == "succeeded" and inbox_run.succeeded == 2,
+        f"the inbox read through the queue: {inbox_run.outcome if inbox_run else 'did not run'}"
+        f" ({inbox_run.succeeded if inbox_run else 0} of 2 messages recorded)",
+    )
+    kinds = sorted(InboundMessage.objects.values_list("kind", flat=True))
+    report.check(kinds == ["bounce_hard", "reply"], f"inbound kinds recorded: {kinds}")
+    status_field = renamed["Engagement Status"]
+    statuses = [airtable.record(e.lead.airtable_id).get(status_field) for e in (replied, bounced)]
+    report.check(statuses == ["Replied", "Bounced"], f"statuses pushed to Airtable after the inbox: {statuses}")
+    report.check(
+        all(item.is_unread for item in imap.messages()) and len(imap.messages()) == 2,
+        "the inbox's mail is still there, unread",
     )
 
 

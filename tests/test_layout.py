@@ -47,7 +47,8 @@ def test_no_stage_imports_another_stage(stage):
 
 def test_shared_modules_import_no_stage():
     stages = tuple(f"pipeline.{stage}" for stage in STAGES)
-    for path in PIPELINE.glob("*.py"):
+    # apps.py is the app's wiring (it connects the inbox's webhook signals), not a module stages share.
+    for path in set(PIPELINE.glob("*.py")) - {PIPELINE / "apps.py"}:
         crossing = {name for name in _imported_modules(path) if name.startswith(stages)}
         assert not crossing, f"{path.name} imports {sorted(crossing)}"
 

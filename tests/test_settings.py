@@ -99,6 +99,11 @@ NUMERIC = {
     "Q_MAX_ATTEMPTS": "0",
     "Q_WORKERS": "0",
     "PIPELINE_SCHEDULE_MINUTES": "100000",
+    "INBOX_POLL_MINUTES": "100000",
+    "INBOX_MAX_AGE_MINUTES": "0",
+    "INBOX_TIMEOUT": "0",
+    "INBOX_RUN_SECONDS": "0",
+    "OUTREACH_SOFT_BOUNCE_LIMIT": "0",
 }
 SETTINGS_FILE = Path(settings_module.__file__)
 

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django_q.tasks import async_task
 
 from leads.admin import evidence
+from leads.admin.inbound import ConversationMixin
 from leads.admin.inlines import OutboundEmailInline, SkipLogInline
 from leads.admin.review import REVIEW_ACTIONS, MessageBodyField
 from leads.models import Lead, SkipLog
@@ -82,7 +83,7 @@ class ApprovedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(ConversationMixin, admin.ModelAdmin):
     list_display = [
         "display_name",
         "email",
@@ -124,6 +125,8 @@ class LeadAdmin(admin.ModelAdmin):
         "grounding_evidence",
         "message_approved_at",
         "message_approved_by",
+        "reply",
+        "conversation",
     ]
     fieldsets = [
         (None, {"fields": ["airtable_id", "name", "email", "job_title", "company_name", "website"]}),
@@ -143,6 +146,7 @@ class LeadAdmin(admin.ModelAdmin):
             },
         ),
         ("Company", {"fields": ["company_description", "scraped_at", "scrape_error"]}),
+        ("Conversation", {"fields": ["reply", "conversation"]}),
         (
             "Sync",
             {

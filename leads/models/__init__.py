@@ -1,9 +1,11 @@
 """The data: leads mirrored from Airtable, why each was skipped, who must not be
-emailed, every email sent, every run of a pipeline job, where the last Airtable pull
-began, and the messages waiting for a person. Addresses are compared case-insensitively.
-One module per subject; import from here: `from leads.models import Lead`."""
+emailed, every email sent, every inbound message and how far each inbox was read,
+every run of a pipeline job, where the last Airtable pull began, and the messages
+waiting for a person. Addresses are compared case-insensitively. One module per
+subject; import from here: `from leads.models import Lead`."""
 
 from leads.models.emails import EmailStatus, OutboundEmail
+from leads.models.inbound import STOP_REASONS, InboundKind, InboundMessage, MailboxState
 from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReason, Stage
 from leads.models.review import MessageReview
 from leads.models.runs import Job, PipelineRun, RunOutcome
@@ -12,15 +14,19 @@ from leads.models.sync import SyncCursor
 
 __all__ = [
     "EmailStatus",
+    "InboundKind",
+    "InboundMessage",
     "Job",
     "Lead",
     "LeadStatus",
+    "MailboxState",
     "MessageReview",
     "MessageSource",
     "OutboundEmail",
     "PipelineRun",
     "RunOutcome",
     "SkipLog",
+    "STOP_REASONS",
     "SkipReason",
     "Stage",
     "Suppression",

@@ -57,6 +57,7 @@ class Lead(models.Model):
     engagement_status = models.CharField(max_length=64, blank=True)
     date_messaged = models.DateField(null=True, blank=True)
     skip_reason = models.CharField(max_length=32, choices=SkipReason, blank=True)
+    reply = models.TextField(blank=True, help_text="The text of the lead's last reply, quotes removed.")
 
     message_subject = models.CharField(max_length=255, blank=True)
     message_body = models.TextField(blank=True)

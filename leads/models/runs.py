@@ -14,6 +14,7 @@ class Job(models.TextChoices):
     SCRAPE = "scrape"
     GENERATE = "generate"
     ENGAGE = "engage"
+    CHECK_INBOX = "check_inbox"
 
 
 class RunOutcome(models.TextChoices):

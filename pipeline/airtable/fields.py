@@ -36,9 +36,10 @@ SETTINGS = {
     "engagement_status": "AIRTABLE_FIELD_ENGAGEMENT_STATUS",
     "date_messaged": "AIRTABLE_FIELD_DATE_MESSAGED",
     "skip_reason": "AIRTABLE_FIELD_SKIP_REASON",
+    "reply": "AIRTABLE_FIELD_REPLY",
 }
 # The fields the push writes back; the rest are only read.
-PUSHED = ("engagement_status", "custom_message", "date_messaged", "skip_reason")
+PUSHED = ("engagement_status", "custom_message", "date_messaged", "skip_reason", "reply")
 # The fields a pull writes to the lead. The skip reason is pushed, never pulled: it is the
 # engager's record of the decision it has already logged (a SkipLog), so a value from
 # Airtable would leave a skipped lead without its log.
@@ -73,6 +74,7 @@ class LeadFields(TypedDict, total=False):
     engagement_status: str
     date_messaged: datetime.date | None
     skip_reason: str
+    reply: str
 
 
 def is_field_id(ref: str) -> bool:

@@ -9,10 +9,14 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
+from pipeline.inbox import mailboxes as inbox_mailboxes
+
 PIPELINE_SCHEDULE = "outreach pipeline"  # Schedule.name: how this module finds its own row
 PIPELINE_TASK = "pipeline.jobs.tasks.run_pipeline"
 FULL_PULL_SCHEDULE = "airtable full pull"  # finds deletions, which incremental pulls cannot see
 FULL_PULL_TASK = "pipeline.jobs.tasks.run_full_pull"
+INBOX_SCHEDULE = "check inbox"
+INBOX_TASK = "pipeline.jobs.tasks.run_check_inbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,13 @@ def ensure_pipeline_schedule(*, now: datetime | None = None) -> Outcome:
     return _ensure_repeating(
         PIPELINE_SCHEDULE, PIPELINE_TASK, settings.PIPELINE_SCHEDULE_MINUTES, first_run=now, now=now
     )
+
+
+def ensure_inbox_schedule(*, now: datetime | None = None) -> Outcome:
+    """Make the inbox's schedule match INBOX_POLL_MINUTES; no schedule when it is 0 or no inbox is configured."""
+    now = now or timezone.now()
+    minutes = settings.INBOX_POLL_MINUTES if inbox_mailboxes.inboxes() else 0
+    return _ensure_repeating(INBOX_SCHEDULE, INBOX_TASK, minutes, first_run=now, now=now)
 
 
 def ensure_full_pull_schedule(*, now: datetime | None = None) -> Outcome:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leads.models import Job
-from pipeline import airtable, engage, generate, scrape
+from pipeline import airtable, engage, generate, inbox, scrape
 from pipeline.jobs import runs
 from pipeline.progress import NO_PROGRESS, Progress
 from pipeline.summary import StageSummary
@@ -43,6 +43,7 @@ SCRAPE = Step(Job.SCRAPE, scrape.run)
 GENERATE = Step(Job.GENERATE, generate.run)
 ENGAGE = Step(Job.ENGAGE, engage.run)
 SYNC_PUSH = Step(Job.SYNC_PUSH, airtable.run, {"direction": "push"})
+CHECK_INBOX = Step(Job.CHECK_INBOX, inbox.run)
 
 # The pipeline's order: fresh leads in, descriptions, messages, emails, outcomes out.
 PIPELINE: tuple[Step, ...] = (SYNC_PULL, SCRAPE, GENERATE, ENGAGE, SYNC_PUSH)
@@ -118,6 +119,12 @@ def engage_then_push(
     return run_steps(steps, stage=Job.ENGAGE)
 
 
+def check_inbox_then_push(*, limit: int | None = None, inbox_step: Step = CHECK_INBOX) -> StageSummary:
+    """Read the inboxes and act on what came back, then push the statuses it set to Airtable; the push
+    runs whatever the inbox did."""
+    return run_steps((inbox_step.with_options(limit=limit), SYNC_PUSH), stage=Job.CHECK_INBOX)
+
+
 # --- The tasks: what django-q2 calls by dotted path. Each returns the summary as a dict.
 
 
@@ -151,3 +158,8 @@ def run_generate(*, limit: int | None = None, lead_ids: list[int] | None = None,
 def run_engage(*, limit: int | None = None, lead_ids: list[int] | None = None) -> dict:
     """Email the leads that pass the rules (safe with any number of workers), then push the outcomes."""
     return engage_then_push(limit=limit, lead_ids=lead_ids).as_dict()
+
+
+def run_check_inbox(*, limit: int | None = None) -> dict:
+    """Read every inbox (replies, bounces, auto-replies, complaints, unsubscribes), then push the outcomes."""
+    return check_inbox_then_push(limit=limit).as_dict()

@@ -30,3 +30,14 @@ def throwaway_database(name: str, **env: str) -> Iterator[Path]:
         yield workdir
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+class QueryCounter:
+    """Counts every query (`connection.execute_wrapper`), with no cap (CaptureQueriesContext keeps only 9,000)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.benchmarks import QueryCounter
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 BENCH_DB = PROJECT_DIR / "var" / "bench_engage.sqlite3"
 
@@ -80,23 +82,12 @@ def _fill(count: int) -> None:
     )
 
 
-class _QueryCounter:
-    """Counts every query, with no cap (CaptureQueriesContext keeps only the last 9,000)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
 def _measure(*args: str) -> tuple[float, int, dict]:
     from django.core.management import call_command
     from django.db import connection
 
     out = io.StringIO()
-    counter = _QueryCounter()
+    counter = QueryCounter()
     with connection.execute_wrapper(counter):
         started = time.perf_counter()
         call_command("engage", "--json", *args, stdout=out, stderr=io.StringIO())

@@ -1,10 +1,8 @@
 """Engagers as real processes: several at once send each lead exactly once, and one
 killed in the middle of a send sends nothing twice and loses nothing."""
 
-import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -17,7 +15,7 @@ from leads.models import EmailStatus, OutboundEmail, SkipLog
 from pipeline import engage
 from tests.builders import lead_fields, make_leads
 from tests.fakes.smtp import FakeSMTP
-from tests.processes import PROJECT_DIR, django_env, running
+from tests.processes import django_env, json_commands_at_once, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -25,14 +23,7 @@ ENGAGE = [sys.executable, "manage.py", "engage", "--json"]
 
 
 def _engage_at_once(workers: int, env: dict[str, str]) -> list[dict]:
-    processes = [
-        subprocess.Popen(ENGAGE, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(workers)
-    ]
-    outputs = [process.communicate(timeout=300) for process in processes]
-    for process, (_, stderr) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, stderr.decode()[-2000:]
-    return [json.loads(stdout) for stdout, _ in outputs]
+    return json_commands_at_once(ENGAGE, processes=workers, env=env)
 
 
 def _leads_with_duplicates(unique: int, duplicates: int) -> list[str]:

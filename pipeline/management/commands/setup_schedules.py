@@ -7,8 +7,9 @@ from pipeline.jobs import schedules
 
 class Command(BaseCommand):
     help = (
-        "Create or update the pipeline's schedule (PIPELINE_SCHEDULE_MINUTES) and the Airtable full pull's "
-        "(AIRTABLE_FULL_PULL_HOURS); running it twice changes nothing."
+        "Create or update the schedules: the pipeline's (PIPELINE_SCHEDULE_MINUTES), the inbox's "
+        "(INBOX_POLL_MINUTES) and the Airtable full pull's (AIRTABLE_FULL_PULL_HOURS); running it twice "
+        "changes nothing."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -22,3 +23,8 @@ class Command(BaseCommand):
             self.stdout.write(f"airtable full pull schedule: {full_pull.action} (AIRTABLE_FULL_PULL_HOURS=0)")
         else:
             self.stdout.write(f"airtable full pull schedule: {full_pull.action}, every {full_pull.minutes // 60} hours")
+        outcome = schedules.ensure_inbox_schedule()
+        if outcome.action in {"removed", "off"}:
+            self.stdout.write(f"inbox schedule: {outcome.action} (INBOX_POLL_MINUTES=0 or no INBOX_URL)")
+        else:
+            self.stdout.write(f"inbox schedule: {outcome.action}, every {outcome.minutes} minutes")
