@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from leads.models import InboundMessage, Lead, MailboxState, OutboundEmail
+from leads.models import InboundMessage, InboxState, Lead, OutboundEmail
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -59,8 +59,8 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         return lead_link(obj.lead_id, obj.lead)
 
 
-@admin.register(MailboxState)
-class MailboxStateAdmin(ReadOnlyAdmin):
+@admin.register(InboxState)
+class InboxStateAdmin(ReadOnlyAdmin):
     list_display = ["mailbox", "folder", "last_read_at", "uidvalidity", "last_uid", "updated_at"]
     readonly_fields = list_display
 

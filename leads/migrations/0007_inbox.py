@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
-            name='MailboxState',
+            name='InboxState',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('mailbox', models.CharField(max_length=64)),
@@ -81,8 +81,8 @@ class Migration(migrations.Migration):
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='inbound_messages', to='leads.lead'),
         ),
         migrations.AddConstraint(
-            model_name='mailboxstate',
-            constraint=models.UniqueConstraint(fields=('mailbox', 'folder'), name='mailboxstate_one_per_folder'),
+            model_name='inboxstate',
+            constraint=models.UniqueConstraint(fields=('mailbox', 'folder'), name='inboxstate_one_per_folder'),
         ),
         migrations.AddIndex(
             model_name='inboundmessage',

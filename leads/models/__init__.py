@@ -5,7 +5,7 @@ waiting for a person. Addresses are compared case-insensitively. One module per
 subject; import from here: `from leads.models import Lead`."""
 
 from leads.models.emails import EmailStatus, OutboundEmail
-from leads.models.inbound import STOP_REASONS, InboundKind, InboundMessage, MailboxState
+from leads.models.inbound import STOP_REASONS, InboundKind, InboundMessage, InboxState
 from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReason, Stage
 from leads.models.review import MessageReview
 from leads.models.runs import Job, PipelineRun, RunOutcome
@@ -19,7 +19,7 @@ __all__ = [
     "Job",
     "Lead",
     "LeadStatus",
-    "MailboxState",
+    "InboxState",
     "MessageReview",
     "MessageSource",
     "OutboundEmail",

@@ -79,7 +79,7 @@ class InboundMessage(models.Model):
         return f"{self.kind}: {self.subject or self.message_id}"
 
 
-class MailboxState(models.Model):
+class InboxState(models.Model):
     """How far one mailbox's folder has been read: its UIDVALIDITY and the last UID seen."""
 
     mailbox = models.CharField(max_length=64)
@@ -95,7 +95,7 @@ class MailboxState(models.Model):
         ordering = ["mailbox", "folder"]
         constraints = [
             # One reading position per folder, whatever number of workers start at once.
-            models.UniqueConstraint(fields=["mailbox", "folder"], name="mailboxstate_one_per_folder"),
+            models.UniqueConstraint(fields=["mailbox", "folder"], name="inboxstate_one_per_folder"),
         ]
 
     def __str__(self) -> str:

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from leads.models import MailboxState
+from leads.models import InboxState
 from outreach_site.logs import mask_email
 from pipeline.inbox import effects, imap, mailboxes
 from pipeline.inbox.classify import classify
@@ -130,23 +130,23 @@ def _item(mailbox: str, row) -> dict:
     }
 
 
-def _state(mailbox: str, folder: str, *, dry_run: bool) -> MailboxState:
+def _state(mailbox: str, folder: str, *, dry_run: bool) -> InboxState:
     if dry_run:  # a dry run writes nothing, not even the reading position
-        return MailboxState.objects.filter(mailbox=mailbox, folder=folder).first() or MailboxState(
+        return InboxState.objects.filter(mailbox=mailbox, folder=folder).first() or InboxState(
             mailbox=mailbox, folder=folder
         )
-    return MailboxState.objects.get_or_create(mailbox=mailbox, folder=folder)[0]
+    return InboxState.objects.get_or_create(mailbox=mailbox, folder=folder)[0]
 
 
 def _advance(state_id: int, uidvalidity: int, uid: int) -> None:
     """Move the reading position forward (never back: another worker may be further on)."""
-    MailboxState.objects.filter(pk=state_id).exclude(Q(uidvalidity=uidvalidity) & Q(last_uid__gte=uid)).update(
+    InboxState.objects.filter(pk=state_id).exclude(Q(uidvalidity=uidvalidity) & Q(last_uid__gte=uid)).update(
         uidvalidity=uidvalidity, last_uid=uid
     )
 
 
 def _mark_read(state_id: int, uidvalidity: int, *, now: datetime) -> None:
     """All new mail was read: record when (follow-ups wait while this is older than INBOX_MAX_AGE_MINUTES)."""
-    changed = MailboxState.objects.filter(pk=state_id).exclude(uidvalidity=uidvalidity)
+    changed = InboxState.objects.filter(pk=state_id).exclude(uidvalidity=uidvalidity)
     changed.update(uidvalidity=uidvalidity, last_uid=0)  # an empty folder renumbered: start again from 0
-    MailboxState.objects.filter(pk=state_id).update(last_read_at=now)
+    InboxState.objects.filter(pk=state_id).update(last_read_at=now)

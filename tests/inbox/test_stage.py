@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from leads.models import InboundMessage, Lead, LeadStatus, MailboxState, Suppression
+from leads.models import InboundMessage, InboxState, Lead, LeadStatus, Suppression
 from pipeline import inbox
 from tests.builders import make_lead
 from tests.inbox import mail
@@ -68,7 +68,7 @@ def test_only_new_mail_is_read_on_the_next_run(dovecot):
     dovecot.deliver(mail.answer("unsubscribe-fr", second))
     summary = _run()
     assert (summary["processed"], summary["kinds"]) == (1, {"unsubscribe": 1})
-    state = MailboxState.objects.get()
+    state = InboxState.objects.get()
     assert (state.mailbox, state.folder, state.last_uid) == ("default", "INBOX", 2)
 
 
@@ -77,11 +77,11 @@ def test_a_new_uidvalidity_rereads_the_folder_without_repeating_any_effect(dovec
     dovecot.deliver(mail.answer("reply-en", email))
     dovecot.deliver(mail.bounce(mail.sent_email()))
     _run()
-    old = MailboxState.objects.get().uidvalidity
+    old = InboxState.objects.get().uidvalidity
     dovecot.renumber()
     Lead.objects.update(pending_push=False, engagement_status="Contacted")
     summary = _run()
-    assert MailboxState.objects.get().uidvalidity != old
+    assert InboxState.objects.get().uidvalidity != old
     assert (summary["processed"], summary["succeeded"], summary["skipped"]) == (2, 0, {"already_recorded": 2})
     assert not Lead.objects.filter(pending_push=True).exists()  # no effect applied again
 
@@ -208,7 +208,7 @@ def test_a_dry_run_says_what_it_would_do_and_writes_nothing(dovecot):
     assert [item["kind"] for item in summary["items"]] == ["reply", "bounce_hard"]
     assert summary["items"][0]["from"].startswith(email.recipient[0] + "***@")
     assert not InboundMessage.objects.exists()
-    assert not MailboxState.objects.exists()
+    assert not InboxState.objects.exists()
     assert not Suppression.objects.exists()
     assert Lead.objects.get(pk=email.lead_id).engagement_status == ""
 
@@ -218,15 +218,15 @@ def test_limit_reads_the_oldest_first_and_leaves_the_rest_for_the_next_run(dovec
     for email in emails:
         dovecot.deliver(mail.answer("reply-en", email))
     assert _run(limit=2)["processed"] == 2
-    assert MailboxState.objects.get().last_read_at is None  # not all new mail was read
+    assert InboxState.objects.get().last_read_at is None  # not all new mail was read
     assert _run()["processed"] == 1
-    assert MailboxState.objects.get().last_read_at is not None
+    assert InboxState.objects.get().last_read_at is not None
 
 
 def test_the_time_the_inbox_was_last_read_is_recorded(dovecot):
     now = timezone.now()
     _run(now=now)
-    assert MailboxState.objects.get().last_read_at == now
+    assert InboxState.objects.get().last_read_at == now
 
 
 def test_check_inbox_json_has_the_kinds(dovecot, capsys):
