@@ -20,6 +20,9 @@ class OutboundEmail(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="emails")
     touch = models.PositiveSmallIntegerField(default=1, help_text="1 = first contact")
     recipient = models.CharField(max_length=320)
+    mailbox = models.CharField(
+        max_length=64, default="default", help_text="The mailbox it left from; a lead's follow-ups leave from the same."
+    )
     subject = models.CharField(max_length=255)
     body = models.TextField()
     message_source = models.CharField(max_length=10, choices=MessageSource, blank=True)
@@ -41,6 +44,8 @@ class OutboundEmail(models.Model):
             models.Index(Lower("recipient"), "created_at", name="outboundemail_recipient_ci"),
             # The daily cap counts today's emails across every worker.
             models.Index(fields=["created_at"], name="outboundemail_created"),
+            # Each mailbox's cap, gap and health are counted from its own emails.
+            models.Index(fields=["mailbox", "created_at"], name="outboundemail_mailbox_created"),
         ]
         constraints = [
             # Neither a crash nor a second worker can email a lead twice at one touch.

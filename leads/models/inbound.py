@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from leads.models.emails import OutboundEmail
-from leads.models.lead import Lead
+from leads.models.lead import Lead, StopReason
 
 
 class InboundKind(models.TextChoices):
@@ -24,12 +24,12 @@ class InboundKind(models.TextChoices):
 # Kind -> the contract's stop reason for a lead's sequence; an auto-reply stops it only
 # with OUTREACH_STOP_ON_AUTO_REPLY, a soft bounce only once it counts as hard.
 STOP_REASONS = {
-    InboundKind.REPLY: "replied",
-    InboundKind.AUTO_REPLY: "auto_replied",
-    InboundKind.BOUNCE_HARD: "bounced",
-    InboundKind.BOUNCE_SOFT: "bounced",
-    InboundKind.COMPLAINT: "complained",
-    InboundKind.UNSUBSCRIBE: "unsubscribed",
+    InboundKind.REPLY: StopReason.REPLIED,
+    InboundKind.AUTO_REPLY: StopReason.AUTO_REPLIED,
+    InboundKind.BOUNCE_HARD: StopReason.BOUNCED,
+    InboundKind.BOUNCE_SOFT: StopReason.BOUNCED,
+    InboundKind.COMPLAINT: StopReason.COMPLAINED,
+    InboundKind.UNSUBSCRIBE: StopReason.UNSUBSCRIBED,
 }
 
 

@@ -32,6 +32,17 @@ class SkipReason(models.TextChoices):
     CONFIDENCE_FILTERED = "confidence_filtered"
 
 
+class StopReason(models.TextChoices):
+    """Why a lead's sequence ended (the contract's codes): no later touch goes to it."""
+
+    REPLIED = "replied"
+    AUTO_REPLIED = "auto_replied"  # only with OUTREACH_STOP_ON_AUTO_REPLY
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    UNSUBSCRIBED = "unsubscribed"
+    STATUS_CHANGED = "status_changed"  # a person set a status other than the one the engager wrote
+
+
 class LeadStatus(models.TextChoices):
     """The engagement statuses the app writes; a person may write any other in Airtable."""
 
@@ -92,6 +103,10 @@ class Lead(models.Model):
         blank=True,
         help_text="Airtable fields edited here; each keeps its local value until it changes in Airtable.",
     )
+    sequence_stop_reason = models.CharField(
+        max_length=16, choices=StopReason, blank=True, help_text="Why its sequence ended; no later touch goes out."
+    )
+    sequence_stopped_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -118,6 +133,9 @@ class Lead(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(skip_reason__in=[*SkipReason.values, ""]), name="lead_skip_reason_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(sequence_stop_reason__in=[*StopReason.values, ""]), name="lead_stop_reason_known"
             ),
         ]
 
