@@ -21,7 +21,16 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from email_validator import EmailUndeliverableError, caching_resolver, validate_email
 
-from leads.models import EmailStatus, Lead, MessageSource, OutboundEmail, SkipLog, Stage, Suppression
+from leads.models import (
+    EmailStatus,
+    Lead,
+    MessageSource,
+    OutboundEmail,
+    SkipLog,
+    Stage,
+    Suppression,
+    address_key,
+)
 from outreach_site.logs import mask_email
 from pipeline.engage import mailboxes, rules
 from pipeline.jobs import runs
@@ -32,6 +41,8 @@ logger = logging.getLogger("pipeline.engage.stage")  # one logger for all of the
 # Key of the PostgreSQL advisory lock that serialises claims across workers.
 _CLAIM_LOCK = 0x0E_6A_6E  # "engage"
 _CLAIM_ATTEMPTS = 3
+# A retried email is due again this long after a worker took it (if that worker died before sending).
+_RETRY_LEASE = timedelta(minutes=15)
 # Large fields the engager never reads.
 _UNUSED_FIELDS = ("raw_fields", "message_grounding", "message_evidence")
 
@@ -104,6 +115,30 @@ def claim(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def claim_retries(*, now: datetime, size: int) -> Batch:
+    """Emails due again after a 4xx answer, each from its own mailbox while it has room; one short transaction.
+
+    Each is leased (retry_at moves on) so that a worker dying with it leaves it due again later; one
+    whose address was suppressed meanwhile is failed instead."""
+    with transaction.atomic():
+        _serialise_claims()
+        due = OutboundEmail.objects.filter(status=EmailStatus.PENDING, retry_at__lte=now)
+        suppressed = Suppression.objects.filter(address_key=OuterRef("address_key"))
+        due.filter(Exists(suppressed)).update(status=EmailStatus.FAILED, retry_at=None, error="suppressed before retry")
+        plan = mailboxes.plan(now)
+        chosen = []
+        for email in due.order_by("retry_at", "id")[:size]:
+            mailbox, reason = plan.take(mailbox=email.mailbox)
+            if not reason:
+                chosen.append(email)
+        if not chosen:
+            return Batch(leads=[])
+        OutboundEmail.objects.filter(pk__in=[email.pk for email in chosen]).update(retry_at=now + _RETRY_LEASE)
+        mailboxes.record_claims(plan.used, now=now)
+    leads = list(Lead.objects.filter(pk__in=[email.lead_id for email in chosen]).defer(*_UNUSED_FIELDS))
+    return Batch(leads=leads, emails=chosen)
+
+
 def _serialise_claims() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -151,17 +186,16 @@ def _context(addresses, *, taken: set[str], now: datetime) -> rules.Context:
     keys = set().union(*(address.keys for address in addresses))
     suppressed = {
         key: f"{reason} {created:%Y-%m-%d}"
-        for key, reason, created in Suppression.objects.annotate(key=Lower("address"))
-        .filter(key__in=keys)
-        .values_list("key", "reason", "created_at")
+        for key, reason, created in Suppression.objects.filter(address_key__in=keys).values_list(
+            "address_key", "reason", "created_at"
+        )
     }
     since = now - timedelta(days=settings.OUTREACH_RECONTACT_DAYS)
     contacted_on = {}
     emailed = (
-        OutboundEmail.objects.annotate(key=Lower("recipient"))
-        .filter(key__in=keys, created_at__gte=since)
+        OutboundEmail.objects.filter(address_key__in=keys, created_at__gte=since)
         .exclude(status=EmailStatus.FAILED)  # refused by the server: the person was not contacted
-        .values_list("key", "created_at")
+        .values_list("address_key", "created_at")
     )
     for key, created in emailed:
         contacted_on[key] = max(contacted_on.get(key, created.date()), timezone.localdate(created))
@@ -234,6 +268,7 @@ def _write_claims(batch: Batch, *, now: datetime) -> None:
                 mailbox=batch.mailboxes[lead_id],
                 created_at=now,
                 recipient=batch.decisions[lead_id].address,
+                address_key=address_key(batch.decisions[lead_id].address),
                 subject=message.subject[:255],
                 body=message.body,
                 message_source=message.source,
