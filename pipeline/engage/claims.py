@@ -11,9 +11,11 @@ in the same transaction, in bulk: no query per lead.
 """
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import dns.resolver
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
@@ -80,6 +82,7 @@ def claim(
     dry_run: bool,
     planned: dict[str, int],
     zones: set[str] | None = None,
+    undeliverable: Mapping[str, str] | None = None,
 ) -> Batch:
     """The next batch after lead id `cursor` among leads in the open `zones`, decided; unless a dry
     run, its claims and skips written.
@@ -87,11 +90,13 @@ def claim(
     `taken` (addresses emailed in this run) grows by the batch's; `planned` is how many emails
     a dry run has counted so far per mailbox, as they are not in the database. A real run's
     batch comes back empty with `exhausted` set when no mailbox may take an email now.
+    `undeliverable` (domain -> why) comes from `check_domains`, called before: no DNS inside a transaction.
     """
+    undeliverable = undeliverable or {}
     if dry_run:
         plan = mailboxes.plan(now, planned=planned)
         leads = _next_leads(cursor, size, lead_ids, zones, lock=False)
-        return _decide_batch(leads, plan, taken=taken, now=now)
+        return _decide_batch(leads, plan, taken=taken, now=now, undeliverable=undeliverable)
     for attempt in range(1, _CLAIM_ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -101,7 +106,7 @@ def claim(
                 if plan.exhausted:
                     return Batch(leads=[], exhausted=plan.exhausted, next_due=plan.next_due())
                 leads = _next_leads(cursor, size, lead_ids, zones, lock=True)
-                batch = _decide_batch(leads, plan, taken=claimed, now=now)
+                batch = _decide_batch(leads, plan, taken=claimed, now=now, undeliverable=undeliverable)
                 _write_claims(batch, now=now)
                 mailboxes.record_claims(plan.used, now=now)
         except IntegrityError:
@@ -154,12 +159,14 @@ def _next_leads(cursor: int, size: int, lead_ids, zones: set[str] | None, *, loc
     return list(leads[:size])
 
 
-def _decide_batch(leads: list[Lead], plan: mailboxes.Plan, *, taken: set[str], now: datetime) -> Batch:
+def _decide_batch(
+    leads: list[Lead], plan: mailboxes.Plan, *, taken: set[str], now: datetime, undeliverable: Mapping[str, str]
+) -> Batch:
     batch = Batch(leads=leads)
     if not leads:
         return batch
     addresses = {lead.pk: rules.read_address(lead.email) for lead in leads}
-    context = _context(addresses.values(), taken=taken, now=now)
+    context = _context(addresses.values(), taken=taken, now=now, undeliverable=undeliverable)
     approval = settings.OUTREACH_APPROVAL
     for lead in leads:
         decision = rules.decide(lead, context, address=addresses[lead.pk])
@@ -181,7 +188,7 @@ def _decide_batch(leads: list[Lead], plan: mailboxes.Plan, *, taken: set[str], n
     return batch
 
 
-def _context(addresses, *, taken: set[str], now: datetime) -> rules.Context:
+def _context(addresses, *, taken: set[str], now: datetime, undeliverable: Mapping[str, str]) -> rules.Context:
     """What the rules need for a batch, in three queries whatever its size."""
     keys = set().union(*(address.keys for address in addresses))
     suppressed = {
@@ -214,22 +221,44 @@ def _context(addresses, *, taken: set[str], now: datetime) -> rules.Context:
         suppressed=suppressed,
         contacted_on=contacted_on,
         taken=taken,
-        undeliverable=_undeliverable({address.domain for address in addresses if address.normalized}),
+        undeliverable=undeliverable,
     )
 
 
-def _undeliverable(domains: set[str]) -> dict[str, str]:
-    """Domain -> why it takes no email, by DNS, only with OUTREACH_CHECK_DELIVERABILITY."""
-    if not settings.OUTREACH_CHECK_DELIVERABILITY or not domains:
-        return {}
-    resolver = caching_resolver(timeout=5)
-    found = {}
+def check_domains(*, cursor: int, size: int, lead_ids, zones: set[str] | None, cache: dict[str, str]) -> None:
+    """Before the claim, outside any transaction: ask DNS about the domains of the next batch that `cache`
+    (domain -> why it takes no email, "" when it does) does not know yet; only with
+    OUTREACH_CHECK_DELIVERABILITY. A slow resolver then holds no lock that others wait on."""
+    if not settings.OUTREACH_CHECK_DELIVERABILITY:
+        return
+    emails = in_zones(eligible(lead_ids), zones).filter(pk__gt=cursor).order_by("pk").values_list("email", flat=True)
+    domains = {rules.read_address(email).domain for email in emails[:size]} - {""} - cache.keys()
+    if not domains:
+        return
+    resolver = _resolver()
     for domain in sorted(domains):
         try:  # a DNS timeout is not a verdict: email-validator lets the address through
             validate_email(f"postmaster@{domain}", check_deliverability=True, dns_resolver=resolver)
         except EmailUndeliverableError as err:
-            found[domain] = str(err)[:500]
-    return found
+            cache[domain] = str(err)[:500]
+        else:
+            cache[domain] = ""
+
+
+def undeliverable(cache: Mapping[str, str]) -> dict[str, str]:
+    """The domains of `cache` that take no email."""
+    return {domain: why for domain, why in cache.items() if why}
+
+
+def _resolver():
+    """email-validator's caching resolver, on OUTREACH_DNS_SERVER (host:port) when set, else the system's."""
+    if not settings.OUTREACH_DNS_SERVER:
+        return caching_resolver(timeout=5)
+    host, _, port = settings.OUTREACH_DNS_SERVER.rpartition(":")
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [host or settings.OUTREACH_DNS_SERVER]
+    resolver.port = int(port) if host else 53
+    return caching_resolver(timeout=5, dns_resolver=resolver)
 
 
 def _message_for(lead: Lead) -> Message:

@@ -82,7 +82,9 @@ def run(
             if limit is None
             else min(settings.OUTREACH_BATCH_SIZE, limit - tally.processed)
         )
+        claims.check_domains(cursor=cursor, size=size, lead_ids=lead_ids, zones=zones, cache=run.domains)
         batch = claims.claim(
+            undeliverable=claims.undeliverable(run.domains),
             cursor=cursor,
             size=size,
             lead_ids=lead_ids,
@@ -135,6 +137,7 @@ class _Run:
     started: float  # time.monotonic() at the start: the run's clock is `now` plus the time since
     planned: Counter = field(default_factory=Counter)  # mailbox -> emails a dry run would send
     deferred_by: Counter = field(default_factory=Counter)  # DeferReason -> leads
+    domains: dict[str, str] = field(default_factory=dict)  # domain -> why it takes no email ("": it does)
 
     def clock(self) -> datetime:
         return self.now + timedelta(seconds=time.monotonic() - self.started)
