@@ -108,7 +108,7 @@ def run(
     if zones is not None:
         _count_outside_window(run, lead_ids, zones, win, limit)
     tally.extra["touches"] = {"1": tally.succeeded}
-    tally.extra["deferred_by"] = dict(sorted(run.deferred_by.items()))
+    tally.extra["deferred_by"] = {str(reason): count for reason, count in sorted(run.deferred_by.items())}
     return tally.summary()
 
 
