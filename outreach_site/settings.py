@@ -212,6 +212,7 @@ AIRTABLE_FIELD_ENGAGEMENT_STATUS = env.str("AIRTABLE_FIELD_ENGAGEMENT_STATUS", d
 AIRTABLE_FIELD_DATE_MESSAGED = env.str("AIRTABLE_FIELD_DATE_MESSAGED", default="Date Messaged")
 AIRTABLE_FIELD_SKIP_REASON = env.str("AIRTABLE_FIELD_SKIP_REASON", default="")
 AIRTABLE_FIELD_REPLY = env.str("AIRTABLE_FIELD_REPLY", default="")
+AIRTABLE_FIELD_TOUCHES = env.str("AIRTABLE_FIELD_TOUCHES", default="")
 AIRTABLE_TIMEOUT = _number("AIRTABLE_TIMEOUT", default=30.0, minimum=0.1, maximum=600, kind=float)
 # Airtable allows 5 requests/s per base; the pacer keeps every process under this.
 AIRTABLE_REQUESTS_PER_SECOND = _number("AIRTABLE_REQUESTS_PER_SECOND", default=5.0, minimum=0, maximum=1000, kind=float)
@@ -274,6 +275,21 @@ OUTREACH_CHECK_DELIVERABILITY = _bool("OUTREACH_CHECK_DELIVERABILITY", default=F
 # first: a person approves each lead's first email in the admin; all: every email; none: nothing waits.
 OUTREACH_APPROVAL = _choice("OUTREACH_APPROVAL", default="first", choices=("first", "all", "none"))
 OUTREACH_BATCH_SIZE = _number("OUTREACH_BATCH_SIZE", default=200, minimum=1, maximum=10_000)
+
+
+def _days(name: str) -> list[int]:
+    """A comma-separated list of whole days, each from 1 to 365; empty: an empty list."""
+    raw = env.str(name, default="").strip()
+    items = [item.strip() for item in raw.split(",")] if raw else []
+    if not all(item.isdigit() and 1 <= int(item) <= 365 for item in items):
+        raise ImproperlyConfigured(f"{name} must be whole days from 1 to 365, comma-separated (3,5), not {raw!r}")
+    return [int(item) for item in items]
+
+
+# --- Sequence ------------------------------------------------------------------------
+# Days between touches: "3,5" sends touch 2 three days after touch 1, touch 3 five days after
+# touch 2; empty: one email per lead.
+OUTREACH_FOLLOWUP_DAYS = _days("OUTREACH_FOLLOWUP_DAYS")
 
 # --- Inbox ---------------------------------------------------------------------------
 # imaps://user:password@host:993/INBOX (or imap://…?starttls=true); empty: no inbox is read.
