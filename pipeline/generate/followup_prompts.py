@@ -11,6 +11,7 @@ earlier emails as one more source: repeating what was said is no new claim.
 """
 
 import json
+import re
 from dataclasses import dataclass
 
 from pipeline.generate import prompts
@@ -18,6 +19,11 @@ from pipeline.generate import prompts
 MAX_FOLLOWUP_WORDS = 90
 # Characters of each earlier email shown to the model: enough for the gist, never a whole thread.
 _MAX_EARLIER = 1500
+# What a follow-up with nothing to say says; such a note is refused unless it has more in it.
+_BUMP = re.compile(
+    r"\b(bump(ing|ed)?|following up|follow(ing)? up|circling back|checking in|top of your inbox)\b", re.I
+)
+_MIN_OWN_WORDS = 15
 
 SYSTEM = (
     "You write a short follow-up from a sender to one sales lead who has not answered yet. It goes in the "
@@ -80,7 +86,13 @@ def earlier_text(earlier: list[Earlier]) -> str:
     return "\n\n".join(f"{email.subject}\n{email.body}" for email in earlier)
 
 
-def too_long(body: str) -> str:
-    """Why a follow-up body is too long for one, or "" (the word limit leaves room for a signature)."""
+def problem(body: str) -> str:
+    """Why a follow-up body cannot be sent as one, or "": too long, or only a bump with nothing new in it."""
     words = len(body.split())
-    return f"too long for a follow-up ({words} words)" if words > MAX_FOLLOWUP_WORDS + 40 else ""
+    if words > MAX_FOLLOWUP_WORDS + 40:  # room for a greeting and a signature
+        return f"too long for a follow-up ({words} words)"
+    lines = [line for line in body.strip().splitlines() if line.strip()]
+    own = " ".join(lines[1:-2])  # without the greeting and the sign-off
+    if len(own.split()) < _MIN_OWN_WORDS and _BUMP.search(own):
+        return "a follow-up with nothing new in it (only a bump)"
+    return ""

@@ -118,7 +118,7 @@ def _write(job: _Job, context: prompts.Context, breaker: drafts.Breaker, checkin
         sources=_sources(data, context, job),
         check_subject=False,
     )
-    if isinstance(outcome, Written) and (problem := followup_prompts.too_long(outcome.message.body)):
+    if isinstance(outcome, Written) and (problem := followup_prompts.problem(outcome.message.body)):
         return Failure(LLMCause.BAD_ANSWER, problem)
     return outcome
 
