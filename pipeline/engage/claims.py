@@ -11,6 +11,7 @@ in the same transaction, in bulk: no query per lead.
 """
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -24,6 +25,8 @@ from email_validator import EmailUndeliverableError, caching_resolver, validate_
 from leads.models import EmailStatus, Lead, MessageSource, OutboundEmail, SkipLog, Stage, Suppression
 from outreach_site.logs import mask_email
 from pipeline.engage import rules
+from pipeline.engage.stops import Stop
+from pipeline.engage.thread import Thread
 from pipeline.jobs import runs
 from pipeline.message import Message, fallback_for
 
@@ -43,6 +46,10 @@ class Batch:
     deferred: dict[int, str] = field(default_factory=dict)  # lead id -> DeferReason, for leads held back
     messages: dict[int, Message] = field(default_factory=dict)  # lead id -> message, for leads to email
     emails: list[OutboundEmail] = field(default_factory=list)  # the pending claims (real runs)
+    touches: dict[int, int] = field(default_factory=dict)  # lead id -> the touch it gets, when not 1
+    threads: dict[int, Thread] = field(default_factory=dict)  # lead id -> the thread a follow-up answers
+    stopped: dict[int, Stop] = field(default_factory=dict)  # lead id -> why its sequence ended (follow-ups)
+    newly_stopped: Counter = field(default_factory=Counter)  # stop reason -> leads this batch found stopped first
 
 
 def eligible(lead_ids: list[int] | None):
@@ -64,7 +71,7 @@ def claim(*, cursor: int, size: int, lead_ids, taken: set[str], now: datetime, d
     for attempt in range(1, _CLAIM_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                _serialise_claims()
+                serialise_claims()
                 claimed = set(taken)  # kept apart until the claim commits
                 leads = _next_leads(cursor, size, lead_ids, lock=True)
                 batch = _decide_batch(leads, taken=claimed, now=now, dry_run=False, planned=planned)
@@ -80,7 +87,7 @@ def claim(*, cursor: int, size: int, lead_ids, taken: set[str], now: datetime, d
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _serialise_claims() -> None:
+def serialise_claims() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK])
@@ -101,7 +108,7 @@ def _decide_batch(leads: list[Lead], *, taken: set[str], now: datetime, dry_run:
         return batch
     addresses = {lead.pk: rules.read_address(lead.email) for lead in leads}
     context = _context(addresses.values(), taken=taken, now=now)
-    remaining = settings.OUTREACH_DAILY_CAP - _emails_today(now)
+    remaining = settings.OUTREACH_DAILY_CAP - emails_today(now)
     if dry_run:  # nothing was written for the batches before this one: count them here
         remaining -= planned
     approval = settings.OUTREACH_APPROVAL
@@ -175,7 +182,7 @@ def _undeliverable(domains: set[str]) -> dict[str, str]:
     return found
 
 
-def _emails_today(now: datetime) -> int:
+def emails_today(now: datetime) -> int:
     """Emails created today by every worker: what the daily cap counts."""
     midnight = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
     return OutboundEmail.objects.filter(created_at__gte=midnight).count()

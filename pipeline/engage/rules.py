@@ -105,6 +105,9 @@ class DeferReason(StrEnum):
 
     DAILY_CAP = "daily_cap"
     AWAITING_APPROVAL = "awaiting_approval"
+    NOT_DUE = "not_due"  # a follow-up not yet due
+    INBOX_STALE = "inbox_stale"  # a follow-up while its mailbox's inbox was not read lately
+    NO_INBOX = "no_inbox"  # a follow-up from a mailbox with no inbox and no ESP webhook
 
 
 def awaits_approval(approved_at: datetime | None, *, mode: str, touch: int) -> bool:

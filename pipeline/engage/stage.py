@@ -2,13 +2,16 @@
 
 Exactly once, with any number of workers on any number of machines:
 
-- A lead is eligible while it has no email at touch 1. Each run walks the eligible
-  leads once, in id order, a batch at a time.
+- A lead is eligible while it has no email at touch 1, or while its sequence goes on
+  (OUTREACH_FOLLOWUP_DAYS: follow-ups, followup_claims.py). Each run walks the leads in a
+  sequence, then the eligible leads, once, in id order, a batch at a time.
 - Claim (claims.py): one short, serialised transaction per batch writes an
-  `OutboundEmail(status=pending)` for each lead to email, and the skips.
+  `OutboundEmail(status=pending)` for each lead to email, and the skips (or, for
+  follow-ups, the stops).
 - Send, outside any transaction: a conditional UPDATE pending -> sending (its row
   count says whether this worker still owns the email), the backend call, then
-  sent/failed in a new short transaction.
+  sent/failed in a new short transaction. A follow-up's stop checks run once more just
+  before it is handed over.
 - A crash leaves at most the email in flight in `sending`: it may have gone out, so
   it is never retried and waits in the admin ("needs a decision"). The rest of its
   batch stays `pending`; a pending claim older than `_ABANDONED_AFTER` is released
@@ -16,15 +19,19 @@ Exactly once, with any number of workers on any number of machines:
 """
 
 import logging
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from leads.models import EmailStatus, Lead, LeadStatus, OutboundEmail, Stage
 from outreach_site.logs import mask_email
-from pipeline.engage import claims, rules, sending, unsubscribe
+from pipeline.engage import claims, followup_claims, rules, sending, stops, unsubscribe
+from pipeline.engage.thread import Thread
 from pipeline.progress import NO_PROGRESS, Progress
 from pipeline.summary import StageSummary, Tally
 
@@ -50,36 +57,66 @@ def run(
     """
     now = now or timezone.now()
     tally = Tally(stage=Stage.ENGAGE.value, dry_run=dry_run)
+    counts = _Counts()
     taken: set[str] = set()  # addresses emailed (or to be, in a dry run) in this run
     if not dry_run:
         _release_abandoned(now)
     if progress is not NO_PROGRESS:
-        total = claims.eligible(lead_ids).count()
+        total = claims.eligible(lead_ids).count() + followup_claims.eligible(lead_ids).count()
         progress.start(total if limit is None else min(total, limit), "engage")
-    cursor = 0
-    while limit is None or tally.processed < limit:
-        size = (
-            settings.OUTREACH_BATCH_SIZE
-            if limit is None
-            else min(settings.OUTREACH_BATCH_SIZE, limit - tally.processed)
-        )
-        batch = claims.claim(
-            cursor=cursor,
-            size=size,
-            lead_ids=lead_ids,
-            taken=taken,
-            now=now,
-            dry_run=dry_run,
-            planned=tally.succeeded,
-        )
-        if not batch.leads:
-            break
-        cursor = batch.leads[-1].pk
-        _count(batch, tally)
-        if not dry_run and batch.emails:
-            _send_batch(batch, tally, now=now)
-        progress.advance(len(batch.leads))
+    # Follow-ups first: a sequence under way finishes before the day's cap goes to new leads.
+    for claim in (_claim_followups, _claim_first):
+        cursor = 0
+        while limit is None or tally.processed < limit:
+            size = (
+                settings.OUTREACH_BATCH_SIZE
+                if limit is None
+                else min(settings.OUTREACH_BATCH_SIZE, limit - tally.processed)
+            )
+            batch = claim(cursor=cursor, size=size, lead_ids=lead_ids, taken=taken, now=now, tally=tally)
+            if not batch.leads:
+                break
+            cursor = batch.leads[-1].pk
+            _count(batch, tally, counts)
+            if not dry_run and batch.emails:
+                _send_batch(batch, tally, counts, now=now)
+            progress.advance(len(batch.leads))
+    tally.extra.update(counts.as_extra())
     return tally.summary()
+
+
+@dataclass(slots=True)
+class _Counts:
+    """The engage stage's own keys of `--json`: emails per touch, defers per reason, stops per reason."""
+
+    touches: Counter = field(default_factory=Counter)
+    deferred_by: Counter = field(default_factory=Counter)
+    stopped: Counter = field(default_factory=Counter)
+
+    def as_extra(self) -> dict:
+        return {
+            "touches": {str(touch): count for touch, count in sorted(self.touches.items())},
+            "deferred_by": dict(sorted(self.deferred_by.items())),
+            "stopped": dict(sorted(self.stopped.items())),
+        }
+
+
+def _claim_first(*, cursor, size, lead_ids, taken, now, tally) -> claims.Batch:
+    return claims.claim(
+        cursor=cursor,
+        size=size,
+        lead_ids=lead_ids,
+        taken=taken,
+        now=now,
+        dry_run=tally.dry_run,
+        planned=tally.succeeded,
+    )
+
+
+def _claim_followups(*, cursor, size, lead_ids, taken, now, tally) -> claims.Batch:
+    return followup_claims.claim(
+        cursor=cursor, size=size, lead_ids=lead_ids, now=now, dry_run=tally.dry_run, planned=tally.succeeded
+    )
 
 
 def _release_abandoned(now: datetime) -> None:
@@ -90,16 +127,24 @@ def _release_abandoned(now: datetime) -> None:
         logger.warning("abandoned claims released", extra={"stage": "engage", "count": released})
 
 
-def _count(batch: claims.Batch, tally: Tally) -> None:
+def _count(batch: claims.Batch, tally: Tally, counts: _Counts) -> None:
+    if tally.dry_run:  # a real run counts the stops it wrote first, once over all runs
+        counts.stopped.update(stop.reason for stop in batch.stopped.values() if stop.reason)
+    else:
+        counts.stopped.update(batch.newly_stopped)
     for lead in batch.leads:
         decision = batch.decisions[lead.pk]
         tally.processed += 1
-        if not decision.is_send:
+        if lead.pk in batch.stopped:
+            pass
+        elif not decision.is_send:
             tally.skipped[decision.reason] += 1
         elif lead.pk in batch.deferred:
             tally.deferred += 1
+            counts.deferred_by[batch.deferred[lead.pk]] += 1
         elif tally.dry_run:
             tally.succeeded += 1  # a real run counts what went out, in _send_batch
+            counts.touches[batch.touches.get(lead.pk, 1)] += 1
         if tally.dry_run:
             tally.items.append(_item(lead, decision, batch))
 
@@ -107,23 +152,29 @@ def _count(batch: claims.Batch, tally: Tally) -> None:
 def _item(lead: Lead, decision: rules.Decision, batch: claims.Batch) -> dict:
     message = batch.messages.get(lead.pk)
     shown, reason = ("send", "") if decision.is_send else (f"skip: {decision.reason}", decision.reason)
-    if lead.pk in batch.deferred:
+    detail = decision.detail
+    if lead.pk in batch.stopped:
+        reason, detail = batch.stopped[lead.pk].reason, batch.stopped[lead.pk].detail
+        shown = f"stop: {reason}" if reason else "leave"
+    elif lead.pk in batch.deferred:
         reason = batch.deferred[lead.pk]
         shown = f"defer: {reason}"
     return {
         "lead": lead.pk,
         "name": lead.display_name,
         "email": mask_email(lead.email),
+        "touch": batch.touches.get(lead.pk, 1),
         "decision": shown,
         "reason": reason,
-        "detail": decision.detail,
+        "detail": detail,
         "message_source": message.source if message else "",
         "subject": message.subject if message else "",
     }
 
 
-def _send_batch(batch: claims.Batch, tally: Tally, *, now: datetime) -> None:
+def _send_batch(batch: claims.Batch, tally: Tally, counts: _Counts | None = None, *, now: datetime) -> None:
     """Send the batch's claims over one connection; release what could not be attempted."""
+    counts = counts if counts is not None else _Counts()
     leads = {lead.pk: lead for lead in batch.leads}
     pending = list(batch.emails)
     try:
@@ -131,9 +182,11 @@ def _send_batch(batch: claims.Batch, tally: Tally, *, now: datetime) -> None:
         try:
             while pending:
                 email = pending.pop(0)
-                outcome = _send_one(email, leads[email.lead_id], connection, now=now)
+                lead = leads[email.lead_id]
+                outcome = _send_one(email, lead, connection, thread=batch.threads.get(lead.pk), counts=counts, now=now)
                 if outcome == EmailStatus.SENT:
                     tally.succeeded += 1
+                    counts.touches[email.touch] += 1
                 elif outcome is not None:
                     tally.failed += 1
                 if outcome == EmailStatus.SENDING:  # connection lost mid-message: a fresh one for the rest
@@ -146,8 +199,18 @@ def _send_batch(batch: claims.Batch, tally: Tally, *, now: datetime) -> None:
             OutboundEmail.objects.filter(pk__in=[email.pk for email in pending], status=EmailStatus.PENDING).delete()
 
 
-def _send_one(email: OutboundEmail, lead: Lead, connection, *, now: datetime) -> str | None:
-    """Send one claimed email; returns its final status, or None when another worker owns it now."""
+def _send_one(
+    email: OutboundEmail, lead: Lead, connection, *, thread: Thread | None, counts: _Counts, now: datetime
+) -> str | None:
+    """Send one claimed email; returns its final status, or None when it is not sent (another worker
+    owns it now, or a follow-up's sequence ended since the claim)."""
+    if email.touch > 1:
+        stop = followup_claims.still_goes_on(email, lead, now=now)
+        if stop is not None:  # an answer arrived since the claim: release it, record why
+            OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.PENDING).delete()
+            counts.stopped.update(stops.record({lead.pk: stop}, now=now))
+            logger.info("follow-up stopped", extra={"lead_id": lead.pk, "stage": "engage", "reason": stop.reason})
+            return None
     # The conditional UPDATE is the lock: a claim released as abandoned meanwhile is not ours.
     # It stores the Message-ID too, before the server sees the email, so that an answer
     # to it can be matched even when the process dies right after the handover.
@@ -158,9 +221,14 @@ def _send_one(email: OutboundEmail, lead: Lead, connection, *, now: datetime) ->
     link = unsubscribe.link(email.pk)
     body = sending.compose_body(email.body, unsubscribe_url=link)
     message = sending.build_message(
-        to=email.recipient, subject=email.subject, body=body, unsubscribe_url=link, message_id=message_id
+        to=email.recipient,
+        subject=email.subject,
+        body=body,
+        unsubscribe_url=link,
+        message_id=message_id,
+        headers=thread.headers if thread is not None else None,
     )
-    facts = {"lead_id": lead.pk, "email": mask_email(email.recipient), "stage": "engage"}
+    facts = {"lead_id": lead.pk, "email": mask_email(email.recipient), "stage": "engage", "touch": email.touch}
     try:
         sending.send(message, connection)
     except sending.SendError as err:
@@ -169,18 +237,33 @@ def _send_one(email: OutboundEmail, lead: Lead, connection, *, now: datetime) ->
         OutboundEmail.objects.filter(pk=email.pk).update(status=status, error=str(err)[:500], body=body)
         logger.warning("email failed", extra={**facts, "cause": err.cause, "error": str(err), "status": status})
         return status
+    # `now` is the run's clock (tests move it on); the real one has moved on since the run began.
+    sent_at = max(now, timezone.now())
     with transaction.atomic():
-        OutboundEmail.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=timezone.now(), body=body)
-        Lead.objects.filter(pk=lead.pk).update(
-            engagement_status=LeadStatus.CONTACTED,
-            date_messaged=timezone.localdate(now),
-            custom_message=email.body,
-            message_subject=email.subject,
-            message_body=email.body,
-            message_source=email.message_source,
-            skip_reason="",
-            pending_push=True,
-            updated_at=now,
-        )
+        OutboundEmail.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=sent_at, body=body)
+        _record_sent(email, lead, now=now)
     logger.info("email sent", extra={**facts, "message_source": email.message_source, "message_id": message_id})
     return EmailStatus.SENT
+
+
+def _record_sent(email: OutboundEmail, lead: Lead, *, now: datetime) -> None:
+    """The lead after an email went out: touch 1 marks it contacted with its message; a follow-up
+    only counts (the status stays `Contacted` until an answer or a person changes it)."""
+    leads = Lead.objects.filter(pk=lead.pk)
+    if email.touch > 1:
+        leads.update(touches=F("touches") + 1, updated_at=now)
+        if settings.AIRTABLE_FIELD_TOUCHES:
+            leads.update(pending_push=True)
+        return
+    leads.update(
+        engagement_status=LeadStatus.CONTACTED,
+        date_messaged=timezone.localdate(now),
+        custom_message=email.body,
+        message_subject=email.subject,
+        message_body=email.body,
+        message_source=email.message_source,
+        skip_reason="",
+        touches=F("touches") + 1,
+        pending_push=True,
+        updated_at=now,
+    )

@@ -119,7 +119,8 @@ def record(stops: Mapping[int, Stop], *, now: datetime) -> Counter:
     counted: Counter = Counter()
     by_reason: dict[str, list[int]] = {}
     for lead_id, stop in stops.items():
-        by_reason.setdefault(stop.reason, []).append(lead_id)
+        if stop.reason:  # a lead left alone without a reason (nothing to follow up on) is not stopped
+            by_reason.setdefault(stop.reason, []).append(lead_id)
     for reason, lead_ids in sorted(by_reason.items()):
         changed = Lead.objects.filter(pk__in=lead_ids, sequence_stop_reason="").update(
             sequence_stop_reason=reason, sequence_stopped_at=now
