@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from leads.models import FollowUpMessage, OutboundEmail, SkipLog
+from leads.models import OutboundEmail, SkipLog
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -27,14 +27,3 @@ class OutboundEmailInline(ReadOnlyInline):
     model = OutboundEmail
     fields = ["created_at", "touch", "mailbox", "status", "subject", "message_source", "sent_at", "error"]
     readonly_fields = fields
-
-
-class FollowUpMessageInline(ReadOnlyInline):
-    """Follow-ups written ahead, before they are due; what was sent is under the emails."""
-
-    model = FollowUpMessage
-    fields = ["touch", "source", "body", "generated_at"]
-    readonly_fields = fields
-    show_change_link = False
-    verbose_name = "follow-up written ahead"
-    verbose_name_plural = "follow-ups written ahead"

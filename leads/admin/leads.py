@@ -12,7 +12,7 @@ from django_q.tasks import async_task
 
 from leads.admin import evidence, sequence
 from leads.admin.inbound import ConversationMixin
-from leads.admin.inlines import FollowUpMessageInline, OutboundEmailInline, SkipLogInline
+from leads.admin.inlines import OutboundEmailInline, SkipLogInline
 from leads.admin.review import REVIEW_ACTIONS, MessageBodyField
 from leads.models import Lead, SkipLog
 from pipeline import engage, review, suppression
@@ -110,7 +110,7 @@ class LeadAdmin(ConversationMixin, admin.ModelAdmin):
         ArchivedFilter,
     ]
     list_per_page = 50
-    inlines = [SkipLogInline, OutboundEmailInline, FollowUpMessageInline]
+    inlines = [SkipLogInline, OutboundEmailInline]
     readonly_fields = [
         "airtable_id",
         "raw_fields",

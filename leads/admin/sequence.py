@@ -45,10 +45,25 @@ def rows(lead: Lead) -> list[tuple[int, str]]:
 
 
 def summary(lead: Lead) -> SafeString:
-    """The sequence as a short list, for the lead's page."""
+    """The sequence as a short list, for the lead's page, with each follow-up written ahead and not yet sent."""
     if lead.pk is None:
         return format_html("{}", "-")
-    listed = format_html_join("", "<li>Touch {}: {}</li>", rows(lead))
+    sent = set(lead.emails.values_list("touch", flat=True))
+    ahead = {row.touch: row for row in lead.followups.all() if row.touch not in sent}
+    listed = format_html_join(
+        "",
+        "<li>Touch {}: {}{}</li>",
+        (
+            (
+                touch,
+                text,
+                format_html("<br>written ahead ({}): <q>{}</q>", ahead[touch].get_source_display(), ahead[touch].body)
+                if touch in ahead
+                else "",
+            )
+            for touch, text in rows(lead)
+        ),
+    )
     stop = ""
     if lead.sequence_stop_reason:
         stop = format_html("<p>Stopped: <strong>{}</strong></p>", lead.get_sequence_stop_reason_display())
