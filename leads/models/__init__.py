@@ -8,6 +8,7 @@ from leads.models.emails import EmailStatus, OutboundEmail
 from leads.models.followups import FollowUpMessage
 from leads.models.inbound import STOP_REASONS, InboundKind, InboundMessage, InboxState
 from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReason, Stage, StopReason
+from leads.models.mailboxes import MailboxState
 from leads.models.review import MessageReview
 from leads.models.runs import Job, PipelineRun, RunOutcome
 from leads.models.suppression import Suppression, SuppressionReason
@@ -21,6 +22,7 @@ __all__ = [
     "Job",
     "Lead",
     "LeadStatus",
+    "MailboxState",
     "InboxState",
     "MessageReview",
     "MessageSource",

@@ -38,6 +38,7 @@ SETTINGS = {
     "skip_reason": "AIRTABLE_FIELD_SKIP_REASON",
     "reply": "AIRTABLE_FIELD_REPLY",
     "touches": "AIRTABLE_FIELD_TOUCHES",
+    "time_zone": "AIRTABLE_FIELD_TIME_ZONE",
 }
 # The fields the push writes back; the rest are only read.
 PUSHED = ("engagement_status", "custom_message", "date_messaged", "skip_reason", "reply", "touches")
@@ -55,6 +56,7 @@ PULLED = (
     "custom_message",
     "engagement_status",
     "date_messaged",
+    "time_zone",
 )
 _FIELD_ID = re.compile(r"^fld[A-Za-z0-9]{14}$")
 # A lone UTF-16 half (JSON may carry "\ud83d" alone): neither SQLite nor PostgreSQL can store it.
@@ -77,6 +79,7 @@ class LeadFields(TypedDict, total=False):
     skip_reason: str
     reply: str
     touches: int  # written only: emails sent to the lead
+    time_zone: str
 
 
 def is_field_id(ref: str) -> bool:

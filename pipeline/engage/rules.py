@@ -104,10 +104,12 @@ class DeferReason(StrEnum):
     """Why a lead that may be emailed waits for a later run (the contract's codes this engager uses)."""
 
     DAILY_CAP = "daily_cap"
+    OUTSIDE_WINDOW = "outside_window"  # the lead's local time is outside OUTREACH_SEND_WINDOW/DAYS
+    NOT_DUE = "not_due"  # a follow-up not yet due, or every mailbox with room waits for its gap
     AWAITING_APPROVAL = "awaiting_approval"
-    NOT_DUE = "not_due"  # a follow-up not yet due
     INBOX_STALE = "inbox_stale"  # a follow-up while its mailbox's inbox was not read lately
     NO_INBOX = "no_inbox"  # a follow-up from a mailbox with no inbox and no ESP webhook
+    MAILBOX_PAUSED = "mailbox_paused"
 
 
 def awaits_approval(approved_at: datetime | None, *, mode: str, touch: int) -> bool:

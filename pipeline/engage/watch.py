@@ -15,8 +15,7 @@ from django.core import checks
 from django.db.models import Max
 
 from leads.models import InboxState
-
-DEFAULT_MAILBOX = "default"
+from pipeline import mailboxes as config
 
 
 def has_webhooks() -> bool:
@@ -25,8 +24,8 @@ def has_webhooks() -> bool:
 
 
 def inbox_urls() -> dict[str, str]:
-    """Mailbox name -> its inbox URL ("" when it has none)."""
-    return {DEFAULT_MAILBOX: settings.INBOX_URL.strip()}
+    """Mailbox name -> its inbox URL ("" when it has none), for every configured mailbox."""
+    return {mailbox.name: mailbox.inbox_url for mailbox in config.configured()}
 
 
 def blind(mailboxes: Iterable[str], *, now: datetime, inboxes: Mapping[str, str] | None = None) -> dict[str, str]:

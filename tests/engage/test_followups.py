@@ -1,6 +1,7 @@
 """Follow-ups through the engage stage and a real SMTP server: touch 2..n in touch 1's thread,
 when due, from the same mailbox, never past the sequence, never after an answer, never blind."""
 
+import time as clock
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from leads.models import EmailStatus, FollowUpMessage, InboundMessage, InboxState, Lead, OutboundEmail
 from pipeline import engage
-from pipeline.engage import followup_claims, stage
+from pipeline.engage import followup_claims, schedule, stage
 from pipeline.summary import Tally
 from tests.builders import make_lead, make_leads
 
@@ -64,8 +65,8 @@ def test_touch_2_goes_when_due_threaded_under_touch_1_from_the_same_sender(smtp)
 
 def test_touch_3_after_its_own_delay_and_no_touch_beyond_the_sequence(smtp):
     _first_touch(smtp)
-    _run(T0 + timedelta(days=3))
-    touch_2 = T0 + timedelta(days=3)
+    _run(T0 + timedelta(days=3, minutes=1))
+    touch_2 = T0 + timedelta(days=3, minutes=1)
     assert _run(touch_2 + timedelta(days=4, hours=23)).extra["deferred_by"] == {"not_due": 1}
     third = _run(touch_2 + timedelta(days=5, minutes=1))
     assert third.extra["touches"] == {"3": 1}
@@ -89,7 +90,7 @@ def test_without_follow_up_days_one_email_per_lead(smtp, settings):
 def test_the_follow_up_written_ahead_is_sent_else_the_touchs_fallback(smtp):
     (written, plain), _ = _first_touch(smtp, count=2)
     FollowUpMessage.objects.create(lead=written, touch=2, body="Hi,\n\nA second, better thought.\n", generated_at=T0)
-    _run(T0 + timedelta(days=3))
+    _run(T0 + timedelta(days=3, minutes=1))
     bodies = {r.to: r.message.get_content().replace("\r\n", "\n") for r in smtp.received[2:]}
     assert bodies[written.email].startswith("Hi,\n\nA second, better thought.")
     assert "A short follow-up on my note" in bodies[plain.email]
@@ -117,7 +118,7 @@ def test_an_answer_or_a_persons_status_stops_the_sequence_counted_once(smtp):
     _answer(replied, "reply")
     _answer(unsubscribed, "unsubscribe")
     Lead.objects.filter(pk=booked.pk).update(engagement_status="Meeting booked")
-    summary = _run(T0 + timedelta(days=3))
+    summary = _run(T0 + timedelta(days=3, minutes=1))
     assert summary.extra["stopped"] == {"replied": 1, "status_changed": 1, "unsubscribed": 1}
     assert [received.to for received in smtp.received[4:]] == [quiet.email]
     again = _run(T0 + timedelta(days=9))
@@ -137,11 +138,11 @@ def test_an_auto_reply_with_a_return_date_holds_the_next_touch_until_after_it(sm
 def test_follow_ups_wait_while_the_inbox_is_stale_or_missing_but_touch_1_does_not(smtp, settings):
     _first_touch(smtp)
     InboxState.objects.update(last_read_at=T0)
-    stale = engage.run(now=T0 + timedelta(days=3))
+    stale = engage.run(now=T0 + timedelta(days=3, minutes=1))
     assert (stale.succeeded, stale.extra["deferred_by"]) == (0, {"inbox_stale": 1})
     settings.INBOX_URL = ""
     make_lead()
-    blind = engage.run(now=T0 + timedelta(days=3))
+    blind = engage.run(now=T0 + timedelta(days=3, minutes=1))
     assert (blind.extra["touches"], blind.extra["deferred_by"]) == ({"1": 1}, {"no_inbox": 1})
 
 
@@ -149,17 +150,18 @@ def test_esp_webhooks_let_follow_ups_go_without_an_inbox(smtp, settings):
     _first_touch(smtp)
     settings.INBOX_URL = ""
     settings.ANYMAIL_WEBHOOK_SECRET = "hook:secret"
-    assert engage.run(now=T0 + timedelta(days=3)).extra["touches"] == {"2": 1}
+    assert engage.run(now=T0 + timedelta(days=3, minutes=1)).extra["touches"] == {"2": 1}
 
 
 def test_a_reply_between_the_claim_and_the_send_stops_the_follow_up(smtp):
     [lead], _ = _first_touch(smtp)
-    now = T0 + timedelta(days=3)
+    now = T0 + timedelta(days=3, minutes=1)
     _inbox_read(now)
-    batch = followup_claims.claim(cursor=0, size=10, lead_ids=None, now=now, dry_run=False, planned=0)
+    win = schedule.window("", "")
+    batch = followup_claims.claim(cursor=0, size=10, lead_ids=None, now=now, dry_run=False, planned={}, win=win)
     assert [email.touch for email in batch.emails] == [2]
     _answer(lead, "reply")
-    stage._send_batch(batch, Tally(stage="engage", dry_run=False), now=now)
+    stage._send_batch(batch, stage._Run(tally=Tally(stage="engage", dry_run=False), now=now, started=clock.monotonic()))
     assert len(smtp.received) == 1
     assert not OutboundEmail.objects.filter(touch=2).exists()
     lead.refresh_from_db()
@@ -169,7 +171,7 @@ def test_a_reply_between_the_claim_and_the_send_stops_the_follow_up(smtp):
 def test_the_dry_run_shows_which_touch_each_lead_would_get(smtp):
     (sent,), _ = _first_touch(smtp)
     new = make_lead()
-    preview = _run(T0 + timedelta(days=3), dry_run=True)
+    preview = _run(T0 + timedelta(days=3, minutes=1), dry_run=True)
     touches = {item["lead"]: (item["touch"], item["decision"]) for item in preview.items}
     assert touches == {sent.pk: (2, "send"), new.pk: (1, "send")}
     assert preview.extra["touches"] == {"1": 1, "2": 1}
@@ -182,9 +184,10 @@ def test_the_follow_up_dry_run_costs_the_same_queries_per_batch(smtp, settings, 
     settings.OUTREACH_BATCH_SIZE = 200
     settings.OUTREACH_DAILY_CAP = 1000
     _first_touch(smtp, count=count)
-    _inbox_read(T0 + timedelta(days=3))
-    # The batch: its leads, their emails, inbound answers, suppressions, return dates, inbox reads,
-    # follow-ups written ahead, today's emails; then an empty follow-up batch and an empty touch-1 batch.
-    with django_assert_max_num_queries(10):
-        summary = engage.run(now=T0 + timedelta(days=3), dry_run=True)
+    _inbox_read(T0 + timedelta(days=3, minutes=1))
+    # The batch: its leads, the mailboxes' states and today's counts, the leads' emails, inbound answers,
+    # suppressions, return dates, inbox reads, follow-ups written ahead (9); an empty follow-up batch (1);
+    # the touch-1 batch: the mailboxes again and its (no) leads (3).
+    with django_assert_max_num_queries(13):
+        summary = engage.run(now=T0 + timedelta(days=3, minutes=1), dry_run=True)
     assert summary.extra["touches"] == {"2": count}

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0008_mailbox_and_sequence_stop'),
+        ('leads', '0009_mailbox_state_and_time_zone'),
     ]
 
     operations = [
