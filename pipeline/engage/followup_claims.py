@@ -172,6 +172,14 @@ def _write_claims(batch: claims.Batch, *, now: datetime) -> None:
     )
 
 
+def thread_for(email: OutboundEmail) -> thread.Thread | None:
+    """The thread a follow-up answers, from its lead's earlier emails (one query); None for touch 1."""
+    if email.touch <= 1:
+        return None
+    earlier = OutboundEmail.objects.filter(lead_id=email.lead_id, touch__lt=email.touch, status=EmailStatus.SENT)
+    return thread.thread_of(earlier.only("touch", "subject", "mailbox", "message_id", "provider_message_id"))
+
+
 def still_goes_on(email: OutboundEmail, lead: Lead) -> stops.Stop | None:
     """The stop checks once more, just before a follow-up is handed over; a stop found is written on the lead."""
     fresh = Lead.objects.filter(pk=lead.pk).only("id", "email", "engagement_status").first()

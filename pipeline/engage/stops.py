@@ -23,7 +23,16 @@ from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from leads.models import InboundKind, InboundMessage, Lead, LeadStatus, StopReason, Suppression, SuppressionReason
+from leads.models import (
+    InboundKind,
+    InboundMessage,
+    Lead,
+    LeadStatus,
+    StopReason,
+    Suppression,
+    SuppressionReason,
+    address_key,
+)
 
 _BY_KIND = {
     InboundKind.REPLY: StopReason.REPLIED,
@@ -64,7 +73,10 @@ def find(leads: Iterable[Lead], *, recipients: Mapping[int, str] | None = None) 
         for key in found:
             by_key.setdefault(key, set()).add(lead_id)
     stops = _inbound(set(keys), by_key)
-    for lead_id, stop in _suppressed(by_key).items():
+    canonical: dict[str, set[int]] = {}  # address_key() -> lead ids: how the suppression list compares
+    for key, lead_ids in by_key.items():
+        canonical.setdefault(address_key(key), set()).update(lead_ids)
+    for lead_id, stop in _suppressed(canonical).items():
         stops.setdefault(lead_id, stop)
     for lead in leads:
         status = " ".join(str(lead.engagement_status or "").split())
@@ -96,11 +108,7 @@ def _inbound(lead_ids: set[int], by_key: dict[str, set[int]]) -> dict[int, Stop]
 
 
 def _suppressed(by_key: dict[str, set[int]]) -> dict[int, Stop]:
-    rows = (
-        Suppression.objects.annotate(key=Lower("address"))
-        .filter(key__in=list(by_key))
-        .values_list("key", "reason", "created_at")
-    )
+    rows = Suppression.objects.filter(address_key__in=list(by_key)).values_list("address_key", "reason", "created_at")
     stops = {}
     for key, reason, created in rows:
         stop = Stop(

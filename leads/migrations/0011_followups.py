@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0009_mailbox_state_and_time_zone'),
+        ('leads', '0010_canonical_address_keys'),
     ]
 
     operations = [
