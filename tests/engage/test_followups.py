@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from leads.models import EmailStatus, FollowUpMessage, InboundMessage, InboxState, Lead, OutboundEmail
-from pipeline import engage
+from pipeline import engage, review
 from pipeline.engage import followup_claims, schedule, stage
 from pipeline.summary import Tally
 from tests.builders import make_lead, make_leads
@@ -191,3 +191,14 @@ def test_the_follow_up_dry_run_costs_the_same_queries_per_batch(smtp, settings, 
     with django_assert_max_num_queries(13):
         summary = engage.run(now=T0 + timedelta(days=3, minutes=1), dry_run=True)
     assert summary.extra["touches"] == {"2": count}
+
+
+def test_with_approval_of_every_email_a_follow_up_waits_for_a_person(smtp, settings, admin_user):
+    [lead], _ = _first_touch(smtp)
+    settings.OUTREACH_APPROVAL = "all"
+    FollowUpMessage.objects.create(lead=lead, touch=2, body="Hi,\n\nA reviewed second note.\n", generated_at=T0)
+    waiting = _run(T0 + timedelta(days=3, minutes=1))
+    assert (waiting.succeeded, waiting.extra["deferred_by"]) == (0, {"awaiting_approval": 1})
+    assert review.approve(Lead.objects.filter(pk=lead.pk), user=admin_user).followups == 1
+    assert _run(T0 + timedelta(days=3, minutes=2)).extra["touches"] == {"2": 1}
+    assert "A reviewed second note." in smtp.received[-1].message.get_content()
