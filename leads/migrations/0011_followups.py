@@ -4,38 +4,80 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def count_touches(apps, schema_editor):
+    """Leads emailed before this migration: touches = their emails sent so far."""
+    Lead = apps.get_model("leads", "Lead")
+    OutboundEmail = apps.get_model("leads", "OutboundEmail")
+    sent = (
+        OutboundEmail.objects.filter(lead=models.OuterRef("pk"), status="sent")
+        .order_by()
+        .values("lead")
+        .annotate(n=models.Count("id"))
+        .values("n")
+    )
+    Lead.objects.filter(models.Exists(sent)).update(touches=models.Subquery(sent))
 
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('leads', '0010_canonical_address_keys'),
+        ("leads", "0010_canonical_address_keys"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='inboundmessage',
-            name='returns_on',
-            field=models.DateField(blank=True, help_text="An auto-reply's return date: the next follow-up waits until after it.", null=True),
+            model_name="inboundmessage",
+            name="returns_on",
+            field=models.DateField(
+                blank=True, help_text="An auto-reply's return date: the next follow-up waits until after it.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='lead',
-            name='touches',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Emails sent to it: touch 1 and its follow-ups (pushed to AIRTABLE_FIELD_TOUCHES).'),
+            model_name="lead",
+            name="touches",
+            field=models.PositiveSmallIntegerField(
+                default=0, help_text="Emails sent to it: touch 1 and its follow-ups (pushed to AIRTABLE_FIELD_TOUCHES)."
+            ),
         ),
         migrations.CreateModel(
-            name='FollowUpMessage',
+            name="FollowUpMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('touch', models.PositiveSmallIntegerField(help_text='2 = the first follow-up')),
-                ('body', models.TextField()),
-                ('source', models.CharField(choices=[('ai', 'AI'), ('fallback', 'Fallback template'), ('manual', 'Written by a person')], default='ai', max_length=10)),
-                ('evidence', models.JSONField(blank=True, default=dict)),
-                ('generated_at', models.DateTimeField()),
-                ('approved_at', models.DateTimeField(blank=True, help_text='When a person approved this follow-up.', null=True)),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='followups', to='leads.lead')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("touch", models.PositiveSmallIntegerField(help_text="2 = the first follow-up")),
+                ("body", models.TextField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("ai", "AI"), ("fallback", "Fallback template"), ("manual", "Written by a person")],
+                        default="ai",
+                        max_length=10,
+                    ),
+                ),
+                ("evidence", models.JSONField(blank=True, default=dict)),
+                ("generated_at", models.DateTimeField()),
+                (
+                    "approved_at",
+                    models.DateTimeField(blank=True, help_text="When a person approved this follow-up.", null=True),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="followups", to="leads.lead"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['lead', 'touch'],
-                'constraints': [models.UniqueConstraint(fields=('lead', 'touch'), name='followupmessage_one_per_touch'), models.CheckConstraint(condition=models.Q(('touch__gte', 2)), name='followupmessage_is_a_follow_up'), models.CheckConstraint(condition=models.Q(('source__in', ['ai', 'fallback', 'manual'])), name='followupmessage_source_known')],
+                "ordering": ["lead", "touch"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("lead", "touch"), name="followupmessage_one_per_touch"),
+                    models.CheckConstraint(
+                        condition=models.Q(("touch__gte", 2)), name="followupmessage_is_a_follow_up"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("source__in", ["ai", "fallback", "manual"])),
+                        name="followupmessage_source_known",
+                    ),
+                ],
             },
         ),
+        migrations.RunPython(count_touches, migrations.RunPython.noop),
     ]
