@@ -175,6 +175,9 @@ def main() -> int:
             "OUTREACH_APPROVAL": "none",
             "INBOX_URL": imap.inbox_url() if imap else "",
             "OUTREACH_FOLLOWUP_DAYS": "3",
+            # Any hour, no pause between emails: the human pace has its own tests and benchmark.
+            "OUTREACH_SEND_WINDOW": "",
+            "OUTREACH_SEND_GAP_SECONDS": "0",
         }
         for variable, default_name in (
             ("EMAIL", "Email"),
