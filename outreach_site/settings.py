@@ -213,6 +213,7 @@ AIRTABLE_FIELD_ENGAGEMENT_STATUS = env.str("AIRTABLE_FIELD_ENGAGEMENT_STATUS", d
 AIRTABLE_FIELD_DATE_MESSAGED = env.str("AIRTABLE_FIELD_DATE_MESSAGED", default="Date Messaged")
 AIRTABLE_FIELD_SKIP_REASON = env.str("AIRTABLE_FIELD_SKIP_REASON", default="")
 AIRTABLE_FIELD_REPLY = env.str("AIRTABLE_FIELD_REPLY", default="")
+AIRTABLE_FIELD_TOUCHES = env.str("AIRTABLE_FIELD_TOUCHES", default="")
 # Read: the lead's time zone (an IANA name, `UTC+05:30`, a country's ISO code or name); empty: not read.
 AIRTABLE_FIELD_TIME_ZONE = env.str("AIRTABLE_FIELD_TIME_ZONE", default="")
 AIRTABLE_TIMEOUT = _number("AIRTABLE_TIMEOUT", default=30.0, minimum=0.1, maximum=600, kind=float)
@@ -279,6 +280,21 @@ OUTREACH_DNS_SERVER = env.str("OUTREACH_DNS_SERVER", default="")
 # first: a person approves each lead's first email in the admin; all: every email; none: nothing waits.
 OUTREACH_APPROVAL = _choice("OUTREACH_APPROVAL", default="first", choices=("first", "all", "none"))
 OUTREACH_BATCH_SIZE = _number("OUTREACH_BATCH_SIZE", default=200, minimum=1, maximum=10_000)
+
+
+def _day_counts(name: str) -> list[int]:
+    """A comma-separated list of whole days, each from 1 to 365; empty: an empty list."""
+    raw = env.str(name, default="").strip()
+    items = [item.strip() for item in raw.split(",")] if raw else []
+    if not all(item.isdigit() and 1 <= int(item) <= 365 for item in items):
+        raise ImproperlyConfigured(f"{name} must be whole days from 1 to 365, comma-separated (3,5), not {raw!r}")
+    return [int(item) for item in items]
+
+
+# --- Sequence ------------------------------------------------------------------------
+# Days between touches: "3,5" sends touch 2 three days after touch 1, touch 3 five days after
+# touch 2; empty: one email per lead.
+OUTREACH_FOLLOWUP_DAYS = _day_counts("OUTREACH_FOLLOWUP_DAYS")
 
 # --- Sending schedule and mailboxes -------------------------------------------------
 _WINDOW = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)-([01]?\d|2[0-4]):([0-5]\d)$")

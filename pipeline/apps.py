@@ -7,6 +7,12 @@ class PipelineConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.core import checks
+
+        from pipeline.engage import watch
+
+        # Follow-ups wait while nobody can see the answers to earlier touches; say so at start-up.
+        checks.register(watch.check_followups_can_see_answers)
 
         # ESP webhooks are served only behind their secret (outreach_site/urls.py); without it
         # nothing listens, and the web process starts without loading anymail.

@@ -1,4 +1,5 @@
-"""What a lead is sent: the `Message` type, the sender's name, and the fallback template.
+"""What a lead is sent: the `Message` type, the sender's name, and the fallback templates
+(touch 1's, and one per follow-up touch).
 
 Shared by the generator, which stores a message for each lead, and the engager,
 which sends the fallback to a lead the generator never reached (so the engager
@@ -64,6 +65,26 @@ def fallback(*, name: object = "", job_title: object = "", company: object = "")
     subject = render_to_string("pipeline/fallback_subject.txt", context).strip()
     body = render_to_string("pipeline/fallback_body.txt", context).strip() + "\n"
     return Message(subject=subject, body=body, source=MessageSource.FALLBACK)
+
+
+def followup_fallback(
+    *, touch: int, last: bool, name: object = "", job_title: object = "", company: object = ""
+) -> str:
+    """The body of the fallback follow-up at `touch` (2, 3, …); `last` for the sequence's final touch.
+
+    Like touch 1's, it states nothing about the company beyond its name, and reads naturally
+    without any field. Its subject is always touch 1's, as `Re: …`.
+    """
+    context = {
+        "touch": touch,
+        "last": last,
+        "first_name": _first_name(_clean(name)),
+        "job_title": _clean(job_title)[:80],
+        "company": _clean(company)[:80],
+        "offer": _clean(settings.OUTREACH_OFFER),
+        "sender": sender_name(),
+    }
+    return render_to_string("pipeline/followup_body.txt", context).strip() + "\n"
 
 
 def fallback_for(lead: object) -> Message:

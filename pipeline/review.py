@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from leads.models import Lead, LeadStatus, MessageSource, OutboundEmail
+from leads.models import FollowUpMessage, Lead, LeadStatus, MessageSource, OutboundEmail
 
 # The fields a person edits when they rewrite a message.
 MESSAGE_FIELDS = frozenset({"message_subject", "message_body"})
@@ -28,6 +28,7 @@ class Approved:
     approved: int
     no_message: int  # nothing to approve yet: generate first, or write one
     contacted: int  # already emailed: approval is for what has not gone out
+    followups: int = 0  # follow-ups written ahead, approved with their lead (OUTREACH_APPROVAL=all)
 
 
 def _contacted() -> Exists:
@@ -50,7 +51,10 @@ def waiting(leads: QuerySet | None = None) -> QuerySet:
 
 
 def approve(leads: QuerySet, *, user, now: datetime | None = None) -> Approved:
-    """Approve these leads' messages as `user`, in one UPDATE; leads with none, or emailed already, stay as they are."""
+    """Approve these leads' messages as `user`, in one UPDATE; leads with none, or emailed already, stay as they are.
+
+    The follow-ups written ahead for them are approved too (one more UPDATE): with OUTREACH_APPROVAL=all
+    a follow-up waits for a person as touch 1 does."""
     now = now or timezone.now()
     selected = leads.count()
     has_message = ~Q(message_body__regex=r"^\s*$")
@@ -61,7 +65,10 @@ def approve(leads: QuerySet, *, user, now: datetime | None = None) -> Approved:
         .exclude(_contacted())
         .update(message_approved_at=now, message_approved_by=user, updated_at=now)
     )
-    return Approved(approved=approved, no_message=selected - approved - contacted, contacted=contacted)
+    followups = FollowUpMessage.objects.filter(lead__in=leads.values("pk"), approved_at=None).update(approved_at=now)
+    return Approved(
+        approved=approved, no_message=selected - approved - contacted, contacted=contacted, followups=followups
+    )
 
 
 def exclude(leads: QuerySet, *, now: datetime | None = None) -> int:

@@ -4,9 +4,10 @@ Starts the fake Airtable (every field renamed, mapped through the environment
 only), the fake OpenAI server, a real SMTP server, Dovecot as the inbox, gunicorn as
 the container runs it and a qcluster worker; creates the schedules and lets the
 cluster run the scheduled pipeline once, then answers two of the emails into the
-inbox and has the cluster read it and push the outcomes. Uses PostgreSQL and Redis when DATABASE_URL/REDIS_URL
-answer, else SQLite and the ORM broker. Prints a one-screen report and exits
-non-zero on any miss.
+inbox and has the cluster read it and push the outcomes; three days later (the emails'
+send times moved back) the cluster sends touch 2 to the lead nobody answered, in its thread.
+Uses PostgreSQL and Redis when DATABASE_URL/REDIS_URL answer, else SQLite and the ORM
+broker. Prints a one-screen report and exits non-zero on any miss.
 """
 
 import contextlib
@@ -35,7 +36,9 @@ LEADS = [
     {"Name": "Barbara Liskov", "Email": "barbara@clu.example", "Engagement Status": "Replied"},
     {"Name": "Ken Thompson", "Email": "ken@plan9.example", "Engagement Status": "Do Not Contact"},
     {"Name": "Grace Again", "Email": "grace@cobol.example", "Company Name": "Cobol Systems"},
+    {"Name": "Margaret Hamilton", "Email": "margaret@apollo.example", "Company Name": "Apollo Guidance"},
 ]
+FOLLOWUP_TIMEOUT = 120  # seconds for the queued engage task to send the follow-up
 
 
 @dataclass
@@ -171,6 +174,10 @@ def main() -> int:
             # (tests/engage/test_approval.py, the browser test, tests/test_demo.py).
             "OUTREACH_APPROVAL": "none",
             "INBOX_URL": imap.inbox_url() if imap else "",
+            "OUTREACH_FOLLOWUP_DAYS": "3",
+            # Any hour, no pause between emails: the human pace has its own tests and benchmark.
+            "OUTREACH_SEND_WINDOW": "",
+            "OUTREACH_SEND_GAP_SECONDS": "0",
         }
         for variable, default_name in (
             ("EMAIL", "Email"),
@@ -202,6 +209,7 @@ def main() -> int:
             _check(report, run=run, airtable=airtable, smtp=smtp, renamed=renamed, web_port=web_port)
             if imap and run is not None:
                 _check_inbox(report, imap=imap, airtable=airtable, smtp=smtp, renamed=renamed, worker=worker)
+                _check_followup(report, smtp=smtp, worker=worker)
             health.stop()
             report.check(
                 health.polls > 0 and not health.misses,
@@ -325,6 +333,50 @@ def _check_inbox(report: Report, *, imap, airtable, smtp, renamed: dict[str, str
         all(item.is_unread for item in imap.messages()) and len(imap.messages()) == 2,
         "the inbox's mail is still there, unread",
     )
+
+
+def _check_followup(report: Report, *, smtp, worker) -> None:
+    """Three days on, the inbox read first: the queued engage task sends touch 2 to the one lead that did not
+    answer, unsubscribe or bounce, threaded under its touch 1."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.tasks import async_task
+
+    from leads.models import EmailStatus, Lead, OutboundEmail, PipelineRun, RunOutcome
+
+    first = OutboundEmail.objects.filter(touch=1, status=EmailStatus.SENT)
+    first.update(sent_at=timezone.now() - timedelta(days=3, minutes=1))  # three days pass
+    before = len(smtp.received)
+    queued_at = timezone.now()
+    async_task("pipeline.jobs.tasks.run_check_inbox", task_name="smoke: check inbox before the follow-up")
+    async_task("pipeline.jobs.tasks.run_engage", task_name="smoke: follow-ups")
+    deadline = time.monotonic() + FOLLOWUP_TIMEOUT
+    run = None
+    while time.monotonic() < deadline and worker.poll() is None and run is None:
+        run = (
+            PipelineRun.objects.filter(job="engage", started_at__gte=queued_at)
+            .exclude(outcome=RunOutcome.RUNNING)
+            .first()
+        )
+        time.sleep(1)
+    followups = list(OutboundEmail.objects.filter(touch=2, status=EmailStatus.SENT))
+    quiet = [email for email in first if not Lead.objects.get(pk=email.lead_id).sequence_stop_reason]
+    report.check(
+        run is not None and len(followups) == len(quiet) == 1,
+        f"touch 2 through the queue, to the one lead that did not answer: {len(followups)} sent"
+        f" ({len(quiet)} sequences still going)",
+    )
+    received = smtp.received[before:]
+    if not report.check(len(received) == 1, f"follow-ups received by the SMTP server: {len(received)}"):
+        return
+    message, original = received[0].message, next(r.message for r in smtp.received[:before] if r.to == received[0].to)
+    report.check(
+        message["In-Reply-To"] == original["Message-ID"] and message["Subject"] == f"Re: {original['Subject']}",
+        f"the follow-up answers touch 1 in its thread: {message['Subject']!r}",
+    )
+    stopped = sorted(Lead.objects.exclude(sequence_stop_reason="").values_list("sequence_stop_reason", flat=True))
+    report.check(stopped == ["bounced", "replied", "unsubscribed"], f"sequences stopped by the answers: {stopped}")
 
 
 def _post(url: str, body: bytes) -> int:

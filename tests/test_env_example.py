@@ -11,7 +11,12 @@ _NOT_DOCUMENTED = {"HTTPS_PROXY", "HTTP_PROXY"}
 def _variables_read_by_settings() -> set[str]:
     source = (PROJECT_DIR / "outreach_site" / "settings.py").read_text()
     return (
-        set(re.findall(r"""(?:env(?:\.\w+)?|_bool|_csv|_number|_choice)\(\s*"([A-Z][A-Z0-9_]+)\"""", source))
+        set(
+            re.findall(
+                r"""(?:env(?:\.\w+)?|_bool|_csv|_days|_day_counts|_window|_seconds_range|_rate|_number|_choice)\(\s*"([A-Z][A-Z0-9_]+)\"""",
+                source,
+            )
+        )
         - _NOT_DOCUMENTED
     )
 

@@ -4,7 +4,7 @@ facts beyond the company's name."""
 import pytest
 
 from pipeline.generate import grounding
-from pipeline.message import fallback, sender_company, sender_name
+from pipeline.message import fallback, followup_fallback, sender_company, sender_name
 
 
 def test_full_lead_gets_a_personal_greeting_and_the_offer(settings):
@@ -64,3 +64,44 @@ def test_the_fallback_passes_the_grounding_check_without_any_company_description
     )
     verdict = grounding.check(message.subject, message.body, [], sources)
     assert verdict.problems == ()
+
+
+@pytest.mark.parametrize("touch", [2, 3, 4])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"name": None, "company": None, "job_title": None},
+        {"name": "Ada Lovelace", "company": "Engines", "job_title": "CTO"},
+        {"name": "null", "company": " ", "job_title": "None"},
+    ],
+)
+def test_each_follow_up_fallback_reads_naturally_whatever_is_missing(settings, touch, fields):
+    settings.OUTREACH_FROM_EMAIL = "Sam Seller <sam@seller.example>"
+    body = followup_fallback(touch=touch, last=touch == 4, **fields)
+    assert "None" not in body
+    assert "null" not in body
+    assert "Hi ," not in body
+    assert "  " not in body
+    assert " about ." not in body
+    assert body.split("\n")[0] in {"Hello again,", "Hi Ada,"}
+    assert body.rstrip().endswith("Sam Seller")
+
+
+def test_follow_up_fallbacks_differ_per_touch_and_the_last_says_it_is_the_last():
+    bodies = [followup_fallback(touch=touch, last=touch == 4, company="Engines") for touch in (2, 3, 4)]
+    assert len(set(bodies)) == 3
+    assert "last note about Engines" in bodies[2]
+    assert "last" not in bodies[0]
+
+
+def test_a_follow_up_fallback_states_no_company_fact_the_grounding_check_would_refuse(settings):
+    settings.OUTREACH_FROM_EMAIL = "Sam Seller <sam@seller.example>"
+    settings.OUTREACH_POSTAL_ADDRESS = "Seller Co, 1 Main Street"
+    lead = {"name": "Ada Lovelace", "job_title": "CTO", "company": "Engines"}
+    for touch in (2, 3):
+        body = followup_fallback(touch=touch, last=touch == 3, **lead)
+        sources = grounding.Sources(
+            {**lead, "offer": settings.OUTREACH_OFFER, "sender": f"{sender_name()}, {sender_company()}"}
+        )
+        assert grounding.check("", body, (), sources).passed, body

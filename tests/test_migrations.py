@@ -83,3 +83,21 @@ def test_new_runs_after_the_upgrade_get_fresh_ids(old_database):
     PipelineRun = executor.loader.project_state(_latest()).apps.get_model("leads", "PipelineRun")
     later = PipelineRun.objects.create(job="scrape", outcome="running")
     assert later.pk > first.pk
+
+
+def test_leads_emailed_before_sequences_count_their_emails_sent():
+    """The migration that adds `touches` counts each lead's emails sent so far (failed ones not)."""
+    before = [("leads", "0010_canonical_address_keys")]
+    old = _migrate(before).loader.project_state(before).apps
+    Lead = old.get_model("leads", "Lead")
+    OutboundEmail = old.get_model("leads", "OutboundEmail")
+    emailed = Lead.objects.create(airtable_id="recTwice", email="ada@engines.example")
+    refused = Lead.objects.create(airtable_id="recRefused", email="bob@engines.example")
+    for touch, lead, status in ((1, emailed, "sent"), (2, emailed, "sent"), (1, refused, "failed")):
+        OutboundEmail.objects.create(
+            lead=lead, touch=touch, recipient=lead.email, subject="Hi", body="Hi", status=status
+        )
+    _migrate(_latest())
+    from leads.models import Lead as Current
+
+    assert dict(Current.objects.values_list("airtable_id", "touches")) == {"recTwice": 2, "recRefused": 0}

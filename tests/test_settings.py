@@ -163,3 +163,17 @@ def test_start_up_stops_with_one_line_naming_the_variable():
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.endswith("OUTREACH_DAILY_CAP must be a whole number of at least 0, not 'abc'")
+
+
+@pytest.mark.parametrize(("value", "days"), [("", []), ("3,5", [3, 5]), (" 2 , 4 ,7 ", [2, 4, 7])])
+def test_followup_days_are_read_as_whole_days(monkeypatch, value, days):
+    monkeypatch.setenv("OUTREACH_FOLLOWUP_DAYS", value)
+    assert runpy.run_path(str(SETTINGS_FILE))["OUTREACH_FOLLOWUP_DAYS"] == days
+
+
+@pytest.mark.parametrize("value", ["3,five", "0", "3,,5", "-2", "400"])
+def test_a_bad_followup_delay_is_refused_with_the_variable_and_the_value(monkeypatch, value):
+    with pytest.raises(ImproperlyConfigured) as caught:
+        _load_settings(monkeypatch, "OUTREACH_FOLLOWUP_DAYS", value)
+    assert str(caught.value).startswith("OUTREACH_FOLLOWUP_DAYS must be whole days")
+    assert str(caught.value).endswith(f", not {value!r}")

@@ -25,5 +25,5 @@ class SkipLogInline(ReadOnlyInline):
 
 class OutboundEmailInline(ReadOnlyInline):
     model = OutboundEmail
-    fields = ["created_at", "touch", "status", "subject", "message_source", "sent_at", "error"]
+    fields = ["created_at", "touch", "mailbox", "status", "subject", "message_source", "sent_at", "error"]
     readonly_fields = fields

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django_q.tasks import async_task
 
-from leads.admin import evidence
+from leads.admin import evidence, sequence
 from leads.admin.inbound import ConversationMixin
 from leads.admin.inlines import OutboundEmailInline, SkipLogInline
 from leads.admin.review import REVIEW_ACTIONS, MessageBodyField
@@ -127,6 +127,10 @@ class LeadAdmin(ConversationMixin, admin.ModelAdmin):
         "message_approved_by",
         "reply",
         "conversation",
+        "touches",
+        "sequence_stop_reason",
+        "sequence_stopped_at",
+        "sequence_plan",
     ]
     fieldsets = [
         (None, {"fields": ["airtable_id", "name", "email", "job_title", "company_name", "website"]}),
@@ -147,6 +151,7 @@ class LeadAdmin(ConversationMixin, admin.ModelAdmin):
         ),
         ("Company", {"fields": ["company_description", "scraped_at", "scrape_error"]}),
         ("Conversation", {"fields": ["reply", "conversation"]}),
+        ("Sequence", {"fields": ["touches", "sequence_stop_reason", "sequence_stopped_at", "sequence_plan"]}),
         (
             "Sync",
             {
@@ -181,6 +186,10 @@ class LeadAdmin(ConversationMixin, admin.ModelAdmin):
     @admin.display(description="Approved", boolean=True, ordering="message_approved_at")
     def approved(self, obj: Lead) -> bool:
         return obj.is_approved
+
+    @admin.display(description="Touches")
+    def sequence_plan(self, obj: Lead) -> str:
+        return sequence.summary(obj)
 
     @admin.display(description="Grounding evidence")
     def grounding_evidence(self, obj: Lead) -> str:

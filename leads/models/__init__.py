@@ -1,10 +1,11 @@
 """The data: leads mirrored from Airtable, why each was skipped, who must not be
-emailed, every email sent, every inbound message and how far each inbox was read,
+emailed, every email sent and each follow-up written ahead, every inbound message and how far each inbox was read,
 every run of a pipeline job, where the last Airtable pull began, and the messages
 waiting for a person. Addresses are compared case-insensitively. One module per
 subject; import from here: `from leads.models import Lead`."""
 
 from leads.models.emails import EmailStatus, OutboundEmail
+from leads.models.followups import FollowUpMessage
 from leads.models.inbound import STOP_REASONS, InboundKind, InboundMessage, InboxState
 from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReason, Stage, StopReason
 from leads.models.mailboxes import MailboxState
@@ -15,6 +16,7 @@ from leads.models.sync import SyncCursor
 
 __all__ = [
     "EmailStatus",
+    "FollowUpMessage",
     "InboundKind",
     "InboundMessage",
     "Job",

@@ -55,6 +55,9 @@ class InboundMessage(models.Model):
     action = models.CharField(max_length=16, blank=True, help_text="A report's action: failed, delayed, …")
     text = models.TextField(blank=True, help_text="The reply's own text, quotes removed.")
     stop_reason = models.CharField(max_length=16, blank=True, help_text="Set when it ends the lead's sequence.")
+    returns_on = models.DateField(
+        null=True, blank=True, help_text="An auto-reply's return date: the next follow-up waits until after it."
+    )
     received_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # The run that inserted the row: after a bulk insert that skipped rows already

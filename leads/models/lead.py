@@ -110,6 +110,9 @@ class Lead(models.Model):
         max_length=16, choices=StopReason, blank=True, help_text="Why its sequence ended; no later touch goes out."
     )
     sequence_stopped_at = models.DateTimeField(null=True, blank=True)
+    touches = models.PositiveSmallIntegerField(
+        default=0, help_text="Emails sent to it: touch 1 and its follow-ups (pushed to AIRTABLE_FIELD_TOUCHES)."
+    )
     archived_at = models.DateTimeField(
         null=True,
         blank=True,

@@ -37,10 +37,11 @@ SETTINGS = {
     "date_messaged": "AIRTABLE_FIELD_DATE_MESSAGED",
     "skip_reason": "AIRTABLE_FIELD_SKIP_REASON",
     "reply": "AIRTABLE_FIELD_REPLY",
+    "touches": "AIRTABLE_FIELD_TOUCHES",
     "time_zone": "AIRTABLE_FIELD_TIME_ZONE",
 }
 # The fields the push writes back; the rest are only read.
-PUSHED = ("engagement_status", "custom_message", "date_messaged", "skip_reason", "reply")
+PUSHED = ("engagement_status", "custom_message", "date_messaged", "skip_reason", "reply", "touches")
 # The fields a pull writes to the lead. The skip reason is pushed, never pulled: it is the
 # engager's record of the decision it has already logged (a SkipLog), so a value from
 # Airtable would leave a skipped lead without its log.
@@ -77,6 +78,7 @@ class LeadFields(TypedDict, total=False):
     date_messaged: datetime.date | None
     skip_reason: str
     reply: str
+    touches: int  # written only: emails sent to the lead
     time_zone: str
 
 

@@ -11,6 +11,7 @@ in the same transaction, in bulk: no query per lead.
 """
 
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +36,8 @@ from leads.models import (
 )
 from outreach_site.logs import mask_email
 from pipeline.engage import mailboxes, rules
+from pipeline.engage.stops import Stop
+from pipeline.engage.thread import Thread
 from pipeline.jobs import runs
 from pipeline.message import Message, fallback_for
 
@@ -56,6 +59,10 @@ class Batch:
     deferred: dict[int, str] = field(default_factory=dict)  # lead id -> DeferReason, for leads held back
     messages: dict[int, Message] = field(default_factory=dict)  # lead id -> message, for leads to email
     emails: list[OutboundEmail] = field(default_factory=list)  # the pending claims (real runs)
+    touches: dict[int, int] = field(default_factory=dict)  # lead id -> the touch it gets, when not 1
+    threads: dict[int, Thread] = field(default_factory=dict)  # lead id -> the thread a follow-up answers
+    stopped: dict[int, Stop] = field(default_factory=dict)  # lead id -> why its sequence ended (follow-ups)
+    newly_stopped: Counter = field(default_factory=Counter)  # stop reason -> leads this batch found stopped first
     mailboxes: dict[int, str] = field(default_factory=dict)  # lead id -> the mailbox it leaves from
     exhausted: str = ""  # a DeferReason when no mailbox could take any email: the run stops claiming
     next_due: datetime | None = None  # when a mailbox waiting for its gap may send again
@@ -100,7 +107,7 @@ def claim(
     for attempt in range(1, _CLAIM_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                _serialise_claims()
+                serialise_claims()
                 claimed = set(taken)  # kept apart until the claim commits
                 plan = mailboxes.plan(now)
                 if plan.exhausted:
@@ -126,7 +133,7 @@ def claim_retries(*, now: datetime, size: int) -> Batch:
     Each is leased (retry_at moves on) so that a worker dying with it leaves it due again later; one
     whose address was suppressed meanwhile is failed instead."""
     with transaction.atomic():
-        _serialise_claims()
+        serialise_claims()
         due = OutboundEmail.objects.filter(status=EmailStatus.PENDING, retry_at__lte=now)
         suppressed = Suppression.objects.filter(address_key=OuterRef("address_key"))
         due.filter(Exists(suppressed)).update(status=EmailStatus.FAILED, retry_at=None, error="suppressed before retry")
@@ -144,7 +151,7 @@ def claim_retries(*, now: datetime, size: int) -> Batch:
     return Batch(leads=leads, emails=chosen)
 
 
-def _serialise_claims() -> None:
+def serialise_claims() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK])

@@ -107,8 +107,10 @@ class DeferReason(StrEnum):
 
     DAILY_CAP = "daily_cap"
     OUTSIDE_WINDOW = "outside_window"  # the lead's local time is outside OUTREACH_SEND_WINDOW/DAYS
-    NOT_DUE = "not_due"  # every mailbox with room waits for its gap
+    NOT_DUE = "not_due"  # a follow-up not yet due, or every mailbox with room waits for its gap
     AWAITING_APPROVAL = "awaiting_approval"
+    INBOX_STALE = "inbox_stale"  # a follow-up while its mailbox's inbox was not read lately
+    NO_INBOX = "no_inbox"  # a follow-up from a mailbox with no inbox and no ESP webhook
     MAILBOX_PAUSED = "mailbox_paused"
 
 

@@ -2,6 +2,7 @@
 Django's email backend (EMAIL_URL). The only module that raises `SendError`."""
 
 import smtplib
+from collections.abc import Mapping
 from email.utils import make_msgid, parseaddr
 from enum import StrEnum
 
@@ -140,11 +141,13 @@ def build_message(
     unsubscribe_url: str,
     message_id: str,
     connection: BaseEmailBackend | None = None,
+    headers: Mapping[str, str] | None = None,
     from_email: str = "",
 ) -> EmailMessage:
     """A plain-text email with From, Reply-To, our Message-ID and the RFC 8058 one-click unsubscribe headers.
 
-    `body` is sent as given: pass it through `compose_body` first.
+    `body` is sent as given: pass it through `compose_body` first. `headers` adds more (a
+    follow-up's In-Reply-To and References).
     """
     from_email = from_email or settings.OUTREACH_FROM_EMAIL
     from_address = parseaddr(from_email)[1]
@@ -153,6 +156,7 @@ def build_message(
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         # Recorded before sending: replies and bounces name it, and it names the message in the provider's logs.
         "Message-ID": message_id,
+        **(headers or {}),
     }
     return EmailMessage(
         subject=" ".join(subject.split()),  # a header: one line, or Django refuses it

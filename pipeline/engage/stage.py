@@ -2,13 +2,16 @@
 
 Exactly once, with any number of workers on any number of machines:
 
-- A lead is eligible while it has no email at touch 1. Each run walks the eligible
-  leads once, in id order, a batch at a time.
+- A lead is eligible while it has no email at touch 1, or while its sequence goes on
+  (OUTREACH_FOLLOWUP_DAYS: follow-ups, followup_claims.py). Each run walks the leads in a
+  sequence, then the eligible leads, once, in id order, a batch at a time.
 - Claim (claims.py): one short, serialised transaction per batch writes an
-  `OutboundEmail(status=pending)` for each lead to email, and the skips.
+  `OutboundEmail(status=pending)` for each lead to email, and the skips (or, for
+  follow-ups, the stops).
 - Send, outside any transaction: a conditional UPDATE pending -> sending (its row
   count says whether this worker still owns the email), the backend call, then
-  sent/failed in a new short transaction.
+  sent/failed in a new short transaction. A follow-up's stop checks run once more just
+  before it is handed over.
 - A crash leaves at most the email in flight in `sending`: it may have gone out, so
   it is never retried and waits in the admin ("needs a decision"). The rest of its
   batch stays `pending`; a pending claim older than `_ABANDONED_AFTER` is released
@@ -30,7 +33,8 @@ from leads.models import EmailStatus, Lead, LeadStatus, OutboundEmail, Stage, Su
 from outreach_site.logs import mask_email
 from pipeline import mailboxes as config
 from pipeline import suppression
-from pipeline.engage import claims, mailboxes, rules, schedule, sending, unsubscribe
+from pipeline.engage import claims, followup_claims, mailboxes, rules, schedule, sending, stops, unsubscribe
+from pipeline.engage.thread import Thread
 from pipeline.progress import NO_PROGRESS, Progress
 from pipeline.summary import StageSummary, Tally
 
@@ -73,8 +77,10 @@ def run(
     win = schedule.window(settings.OUTREACH_SEND_WINDOW, settings.OUTREACH_SEND_DAYS)
     zones = None if win.always else _open_zones(lead_ids, win, now)
     if progress is not NO_PROGRESS:
-        total = claims.eligible(lead_ids).count()
+        total = claims.eligible(lead_ids).count() + followup_claims.eligible(lead_ids).count()
         progress.start(total if limit is None else min(total, limit), "engage")
+    # Follow-ups first: a sequence under way finishes before the day's cap goes to new leads.
+    _follow_up(run, lead_ids=lead_ids, limit=limit, win=win, progress=progress)
     cursor = 0
     while limit is None or tally.processed < limit:
         size = (
@@ -107,9 +113,35 @@ def run(
         progress.advance(len(batch.leads))
     if zones is not None:
         _count_outside_window(run, lead_ids, zones, win, limit)
-    tally.extra["touches"] = {"1": tally.succeeded}
-    tally.extra["deferred_by"] = {str(reason): count for reason, count in sorted(run.deferred_by.items())}
+    tally.extra.update(run.as_extra())
     return tally.summary()
+
+
+def _follow_up(run: "_Run", *, lead_ids, limit: int | None, win: schedule.Window, progress: Progress) -> None:
+    """Claim and send the follow-ups due now, a batch at a time (followup_claims.py)."""
+    tally, cursor = run.tally, 0
+    while limit is None or tally.processed < limit:
+        size = (
+            settings.OUTREACH_BATCH_SIZE
+            if limit is None
+            else min(settings.OUTREACH_BATCH_SIZE, limit - tally.processed)
+        )
+        batch = followup_claims.claim(
+            cursor=cursor,
+            size=size,
+            lead_ids=lead_ids,
+            now=run.now,
+            dry_run=tally.dry_run,
+            planned=run.planned,
+            win=win,
+        )
+        if not batch.leads:
+            break
+        cursor = batch.leads[-1].pk
+        _count(batch, run)
+        if not tally.dry_run and batch.emails:
+            _send_batch(batch, run)
+        progress.advance(len(batch.leads))
 
 
 def run_due(*, seconds: float = 50.0, limit: int | None = None, dry_run: bool = False, progress=NO_PROGRESS):
@@ -120,14 +152,20 @@ def run_due(*, seconds: float = 50.0, limit: int | None = None, dry_run: bool = 
     deadline = time.monotonic() + seconds
     summary = run(limit=limit, dry_run=dry_run, progress=progress)
     sent, failed = summary.succeeded, summary.failed
+    touches = Counter(summary.extra.get("touches", {}))
     while not dry_run and summary.deferred:
         wait = mailboxes.seconds_to_next_send(timezone.now())
         if wait is None or time.monotonic() + wait >= deadline:
             break
+        if wait == 0 and not summary.succeeded:  # a mailbox is free and nothing went: nothing waits for a gap
+            break
         time.sleep(wait)
         summary = run(limit=limit)
         sent, failed = sent + summary.succeeded, failed + summary.failed
-    return replace(summary, succeeded=sent, failed=failed, extra={**summary.extra, "touches": {"1": sent}})
+        touches.update(summary.extra.get("touches", {}))
+    return replace(
+        summary, succeeded=sent, failed=failed, extra={**summary.extra, "touches": dict(sorted(touches.items()))}
+    )
 
 
 @dataclass(slots=True)
@@ -137,10 +175,20 @@ class _Run:
     started: float  # time.monotonic() at the start: the run's clock is `now` plus the time since
     planned: Counter = field(default_factory=Counter)  # mailbox -> emails a dry run would send
     deferred_by: Counter = field(default_factory=Counter)  # DeferReason -> leads
+    touches: Counter = field(default_factory=Counter)  # touch -> emails sent (or to be, in a dry run)
+    stopped: Counter = field(default_factory=Counter)  # StopReason -> sequences this run found ended
     domains: dict[str, str] = field(default_factory=dict)  # domain -> why it takes no email ("": it does)
 
     def clock(self) -> datetime:
         return self.now + timedelta(seconds=time.monotonic() - self.started)
+
+    def as_extra(self) -> dict:
+        """The engage stage's own keys of `--json`."""
+        return {
+            "touches": {str(touch): count for touch, count in sorted(self.touches.items())},
+            "deferred_by": {str(reason): count for reason, count in sorted(self.deferred_by.items())},
+            "stopped": dict(sorted(self.stopped.items())),
+        }
 
 
 def _remaining(tally: Tally, limit: int | None, count: int) -> int:
@@ -178,6 +226,7 @@ def _count_outside_window(run: _Run, lead_ids, zones: set[str], win: schedule.Wi
                 "lead": pk,
                 "name": label,
                 "email": mask_email(email),
+                "touch": 1,
                 "decision": f"defer: {rules.DeferReason.OUTSIDE_WINDOW}",
                 "reason": rules.DeferReason.OUTSIDE_WINDOW,
                 "detail": schedule.next_window(zone, run.now, win, default=default),
@@ -198,10 +247,16 @@ def _release_abandoned(now: datetime) -> None:
 
 def _count(batch: claims.Batch, run: _Run) -> None:
     tally = run.tally
+    if tally.dry_run:  # a real run counts the stops it wrote first, once over all runs
+        run.stopped.update(stop.reason for stop in batch.stopped.values() if stop.reason)
+    else:
+        run.stopped.update(batch.newly_stopped)
     for lead in batch.leads:
         decision = batch.decisions[lead.pk]
         tally.processed += 1
-        if not decision.is_send:
+        if lead.pk in batch.stopped:
+            pass  # counted in `stopped`, above
+        elif not decision.is_send:
             tally.skipped[decision.reason] += 1
         elif lead.pk in batch.deferred:
             tally.deferred += 1
@@ -209,6 +264,7 @@ def _count(batch: claims.Batch, run: _Run) -> None:
         elif tally.dry_run:
             tally.succeeded += 1  # a real run counts what went out, in _send_batch
             run.planned[batch.mailboxes[lead.pk]] += 1
+            run.touches[batch.touches.get(lead.pk, 1)] += 1
         if tally.dry_run:
             tally.items.append(_item(lead, decision, batch))
 
@@ -217,7 +273,10 @@ def _item(lead: Lead, decision: rules.Decision, batch: claims.Batch) -> dict:
     message = batch.messages.get(lead.pk)
     shown, reason = ("send", "") if decision.is_send else (f"skip: {decision.reason}", decision.reason)
     detail = decision.detail
-    if lead.pk in batch.deferred:
+    if lead.pk in batch.stopped:
+        reason, detail = batch.stopped[lead.pk].reason, batch.stopped[lead.pk].detail
+        shown = f"stop: {reason}" if reason else "leave"
+    elif lead.pk in batch.deferred:
         reason = batch.deferred[lead.pk]
         shown = f"defer: {reason}"
         detail = _when(reason, batch.next_due)
@@ -227,6 +286,7 @@ def _item(lead: Lead, decision: rules.Decision, batch: claims.Batch) -> dict:
         "lead": lead.pk,
         "name": lead.display_name,
         "email": mask_email(lead.email),
+        "touch": batch.touches.get(lead.pk, 1),
         "decision": shown,
         "reason": reason,
         "detail": detail,
@@ -256,14 +316,16 @@ def _send_batch(batch: claims.Batch, run: _Run) -> None:
     failure: sending.SendError | None = None
     for name, emails in by_mailbox.items():
         try:
-            _send_from(configured[name], emails, leads, run)
+            _send_from(configured[name], emails, leads, run, threads=batch.threads)
         except sending.SendError as err:  # this mailbox's server is unreachable: the others still send
             failure = failure or err
     if failure is not None:
         raise failure
 
 
-def _send_from(mailbox, emails: list[OutboundEmail], leads: dict[int, Lead], run: _Run) -> None:
+def _send_from(
+    mailbox, emails: list[OutboundEmail], leads: dict[int, Lead], run: _Run, *, threads: dict[int, Thread]
+) -> None:
     pending = list(emails)
     gap, sent_any = mailboxes.has_gap(), False
     try:
@@ -271,9 +333,12 @@ def _send_from(mailbox, emails: list[OutboundEmail], leads: dict[int, Lead], run
         try:
             while pending:
                 email = pending.pop(0)
-                outcome = _send_one(email, leads[email.lead_id], connection, mailbox=mailbox, run=run)
+                lead = leads[email.lead_id]
+                thread = threads.get(lead.pk) or followup_claims.thread_for(email)  # a retried follow-up's too
+                outcome = _send_one(email, lead, connection, mailbox=mailbox, run=run, thread=thread)
                 if outcome == EmailStatus.SENT:
                     run.tally.succeeded += 1
+                    run.touches[email.touch] += 1
                 elif outcome not in (None, RETRY):
                     run.tally.failed += 1
                 if outcome is not None and gap:  # the gap starts from this send
@@ -294,12 +359,20 @@ def _send_from(mailbox, emails: list[OutboundEmail], leads: dict[int, Lead], run
             mailboxes.record_send(mailbox.name, sent_at=run.clock(), sent=True)
 
 
-def _send_one(email: OutboundEmail, lead: Lead, connection, *, mailbox, run: _Run) -> str | None:
-    """Send one claimed email; returns its final status, or None when another worker owns it now."""
+def _send_one(email: OutboundEmail, lead: Lead, connection, *, mailbox, run: _Run, thread: Thread | None) -> str | None:
+    """Send one claimed email; returns its final status, or None when it is not sent (another worker
+    owns it now, or a follow-up's sequence ended since the claim)."""
+    now = run.now
+    if email.touch > 1:
+        stop = followup_claims.still_goes_on(email, lead)
+        if stop is not None:  # an answer arrived since the claim: release it, record why
+            OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.PENDING).delete()
+            run.stopped.update(stops.record({lead.pk: stop}, now=now))
+            logger.info("follow-up stopped", extra={"lead_id": lead.pk, "stage": "engage", "reason": stop.reason})
+            return None
     # The conditional UPDATE is the lock: a claim released as abandoned meanwhile is not ours.
     # It stores the Message-ID too, before the server sees the email, so that an answer
     # to it can be matched even when the process dies right after the handover.
-    now = run.now
     message_id = sending.new_message_id(mailbox.from_email)
     claimed = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.PENDING)
     if not claimed.update(status=EmailStatus.SENDING, message_id=message_id, attempts=F("attempts") + 1):
@@ -313,27 +386,47 @@ def _send_one(email: OutboundEmail, lead: Lead, connection, *, mailbox, run: _Ru
         unsubscribe_url=link,
         message_id=message_id,
         from_email=mailbox.from_email,
+        headers=thread.headers if thread is not None else None,
     )
-    facts = {"lead_id": lead.pk, "email": mask_email(email.recipient), "stage": "engage", "mailbox": mailbox.name}
+    facts = {
+        "lead_id": lead.pk,
+        "email": mask_email(email.recipient),
+        "stage": "engage",
+        "mailbox": mailbox.name,
+        "touch": email.touch,
+    }
     try:
         sending.send(message, connection)
     except sending.SendError as err:
         return _record_failure(email, err, body=body, facts=facts, now=now)
     with transaction.atomic():
         OutboundEmail.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=run.clock(), body=body)
-        Lead.objects.filter(pk=lead.pk).update(
-            engagement_status=LeadStatus.CONTACTED,
-            date_messaged=timezone.localdate(now),
-            custom_message=email.body,
-            message_subject=email.subject,
-            message_body=email.body,
-            message_source=email.message_source,
-            skip_reason="",
-            pending_push=True,
-            updated_at=now,
-        )
+        _record_sent(email, lead, now=now)
     logger.info("email sent", extra={**facts, "message_source": email.message_source, "message_id": message_id})
     return EmailStatus.SENT
+
+
+def _record_sent(email: OutboundEmail, lead: Lead, *, now: datetime) -> None:
+    """The lead after an email went out: touch 1 marks it contacted with its message; a follow-up
+    only counts (the status stays `Contacted` until an answer or a person changes it)."""
+    leads = Lead.objects.filter(pk=lead.pk)
+    if email.touch > 1:
+        leads.update(touches=F("touches") + 1, updated_at=now)
+        if settings.AIRTABLE_FIELD_TOUCHES:
+            leads.update(pending_push=True)
+        return
+    leads.update(
+        engagement_status=LeadStatus.CONTACTED,
+        date_messaged=timezone.localdate(now),
+        custom_message=email.body,
+        message_subject=email.subject,
+        message_body=email.body,
+        message_source=email.message_source,
+        skip_reason="",
+        touches=F("touches") + 1,
+        pending_push=True,
+        updated_at=now,
+    )
 
 
 def _record_failure(email: OutboundEmail, err: sending.SendError, *, body: str, facts: dict, now: datetime) -> str:

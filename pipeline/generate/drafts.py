@@ -81,15 +81,27 @@ def sources_for(lead: prompts.LeadData, context: prompts.Context) -> grounding.S
     )
 
 
-def write(lead: prompts.LeadData, context: prompts.Context, breaker: Breaker, *, checking: bool) -> Written | Failure:
-    """The lead's checked AI message, or why it gets the template."""
-    conversation = prompts.messages(lead, context)
+def write(
+    lead: prompts.LeadData,
+    context: prompts.Context,
+    breaker: Breaker,
+    *,
+    checking: bool,
+    conversation: list[dict[str, str]] | None = None,
+    sources: grounding.Sources | None = None,
+    check_subject: bool = True,
+) -> Written | Failure:
+    """The lead's checked AI message, or why it gets the template.
+
+    A follow-up passes its own `conversation` and `sources`, and `check_subject=False`: it keeps touch 1's subject.
+    """
+    conversation = conversation or prompts.messages(lead, context)
     first = _ask(conversation, breaker)
     if isinstance(first, Failure):
         return first
     text, draft = first
-    sources = sources_for(lead, context)
-    verdict = grounding.check(draft.message.subject, draft.message.body, draft.claims, sources)
+    sources = sources or sources_for(lead, context)
+    verdict = _check(draft, sources, check_subject=check_subject)
     if not checking:
         return Written(draft.message, verdict.support, Check.OFF)
     if verdict.passed:
@@ -99,10 +111,15 @@ def write(lead: prompts.LeadData, context: prompts.Context, breaker: Breaker, *,
         detail = f"{verdict.problems[0]}; asked again: {second.detail}"
         return Failure(LLMCause.UNGROUNDED, detail, problems=verdict.problems)
     _, redraft = second
-    again = grounding.check(redraft.message.subject, redraft.message.body, redraft.claims, sources)
+    again = _check(redraft, sources, check_subject=check_subject)
     if not again.passed:
         return Failure(LLMCause.UNGROUNDED, f"{again.problems[0]}, also after asking again", problems=again.problems)
     return Written(redraft.message, again.support, Check.REGENERATED, problems=verdict.problems)
+
+
+def _check(draft: prompts.Draft, sources: grounding.Sources, *, check_subject: bool) -> grounding.Verdict:
+    subject = draft.message.subject if check_subject else ""
+    return grounding.check(subject, draft.message.body, draft.claims, sources)
 
 
 def _ask(conversation: list[dict[str, str]], breaker: Breaker) -> tuple[str, prompts.Draft] | Failure:

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
@@ -29,7 +30,7 @@ from django.utils import timezone
 
 from leads.models import Lead, MessageSource, OutboundEmail, SkipReason
 from pipeline import message as messages
-from pipeline.generate import drafts, llm, prompts
+from pipeline.generate import drafts, followups, llm, prompts
 from pipeline.generate.drafts import Failure, Written
 from pipeline.generate.llm import LLMCause
 from pipeline.progress import NO_PROGRESS, Progress
@@ -58,13 +59,16 @@ def run(
     progress: Progress = NO_PROGRESS,
     lead_ids: list[int] | None = None,
     rewrite: bool = False,
+    now: datetime | None = None,
 ) -> StageSummary:
     """Give every lead without a usable message one (ai, manual or fallback); never raises for the LLM.
 
     `rewrite` (with `lead_ids`: the admin's Regenerate) asks the LLM again for those leads
     whatever their message. A dry run makes the same calls and checks and lists each lead's
-    source and subject, but stores nothing.
+    source and subject, but stores nothing. Then the follow-ups due within a day are written
+    (followups.py); the summary's `followups` key counts them.
     """
+    now = now or timezone.now()
     tally = Tally(stage="generate", dry_run=dry_run)
     notes = _Notes(pauses_before=llm.rate_limit_pauses())
     leads = _pending(limit=limit, lead_ids=lead_ids, rewrite=rewrite)
@@ -96,6 +100,11 @@ def run(
         _store(to_store, tally)
     tally.extra["grounding"] = notes.grounding_counts()
     notes.log()
+    if not rewrite:
+        remaining = None if limit is None else max(limit - len(leads), 0)
+        counts, items = followups.write_due(now=now, dry_run=dry_run, lead_ids=lead_ids, limit=remaining)
+        tally.extra["followups"] = {"written": counts["written"], "fell_back": counts["fell_back"]}
+        tally.items.extend(items)
     return tally.summary()
 
 

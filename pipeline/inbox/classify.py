@@ -18,14 +18,15 @@ matches nothing becomes `other` there.
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from datetime import date as Day  # `date` is a field of Verdict
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
 import quotequail
 
 from leads.models import InboundKind
-from pipeline.inbox import parsing, reports, wording
+from pipeline.inbox import parsing, reports, returns, wording
 from pipeline.inbox.findings import Recipient
 
 _MAX_TEXT = 10_000  # characters of a reply's own text kept; the rest is not needed to act on it
@@ -47,6 +48,7 @@ class Verdict:
     references: tuple[str, ...] = ()  # every id it names, most likely first, to match our emails by
     text: str = ""  # a reply's own words
     date: datetime | None = None
+    returns_on: Day | None = None  # an auto-reply's return date, when it names one
 
 
 def classify(raw: bytes) -> Verdict:
@@ -78,7 +80,11 @@ def classify(raw: bytes) -> Verdict:
         return Verdict(InboundKind.UNSUBSCRIBE, "a mail to the List-Unsubscribe address", **facts)
     automatic = _automatic(message, subject, answers=bool(answered))
     if automatic is not None:
-        return Verdict(automatic[0], automatic[1], **facts)
+        back = None
+        if automatic[0] == InboundKind.AUTO_REPLY:
+            written_on = (facts["date"] or datetime.now(tz=UTC)).date()
+            back = returns.return_date(f"{subject}\n{parsing.body_text(message)}", written_on=written_on)
+        return Verdict(automatic[0], automatic[1], returns_on=back, **facts)
 
     text = own_text(parsing.body_text(message))
     asked = wording.stop_request(text) or (

@@ -10,7 +10,8 @@ Effects: `reply` marks the lead `Replied` and keeps its text (pushed to
 AIRTABLE_FIELD_REPLY); `bounce_hard` suppresses the address (bounced) and marks every
 row with it `Bounced`; `bounce_soft` counts, and OUTREACH_SOFT_BOUNCE_LIMIT of them
 count as hard; `complaint` suppresses (complained) -> `Do Not Contact`; `unsubscribe`
-suppresses (unsubscribed) -> `Unsubscribed`; `auto_reply` and `other` change nothing.
+suppresses (unsubscribed) -> `Unsubscribed`; `auto_reply` keeps the return date it
+names (the next follow-up waits for it); `other` changes nothing.
 Statuses reach Airtable through the normal push.
 """
 
@@ -120,6 +121,7 @@ def _row(item: Incoming, match: matching.Match, mailbox: str, folder: str, token
         action=match.action[:16],
         text=verdict.text if match.kind in (InboundKind.REPLY, InboundKind.UNSUBSCRIBE) else "",
         stop_reason=stop,
+        returns_on=verdict.returns_on if match.kind == InboundKind.AUTO_REPLY else None,
         received_at=item.received_at or verdict.date or now,
         read_by=token,
     )

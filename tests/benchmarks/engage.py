@@ -1,6 +1,8 @@
 """Benchmark of the engage stage: `engage --dry-run` over 1,000 and 10,000 leads, then real
-runs into a local aiosmtpd server. Prints leads/s, emails/s and database queries, which
-grow by a constant per batch (dry run) and per email (real run), not per skipped lead.
+runs into a local aiosmtpd server; then a dry run over 10,000 leads whose touch 2 is due (a
+twentieth of them answered, some suppressed). Prints leads/s, emails/s and database
+queries, which grow by a constant per batch (dry run) and per email (real run), not per
+skipped or stopped lead.
 
 Then the human pace: one tick (10 mailboxes, cap 50, gap 60-240 s, 09:00-17:00 in 40 zones)
 over 1,000 and 10,000 eligible leads, its time and queries (a constant per mailbox, whatever
@@ -93,6 +95,90 @@ def _fill(count: int) -> None:
         ],
         batch_size=1000,
     )
+
+
+def _fill_followups(count: int) -> None:
+    """`count` leads emailed at touch 1 four days ago, OUTREACH_FOLLOWUP_DAYS=3: touch 2 is due for
+    all but the ones that answered (every 20th replied, every 20th+1 unsubscribed, every 20th+2 is suppressed)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.models import (
+        EmailStatus,
+        InboundMessage,
+        InboxState,
+        Lead,
+        OutboundEmail,
+        SkipLog,
+        Suppression,
+        address_key,
+    )
+
+    sent = timezone.now() - timedelta(days=4)
+    InboundMessage.objects.all().delete()
+    SkipLog.objects.all().delete()
+    OutboundEmail.objects.all().delete()
+    Lead.objects.all().delete()
+    Suppression.objects.all().delete()
+    leads = Lead.objects.bulk_create(
+        [
+            Lead(
+                airtable_id=f"recFollow{n:08d}",
+                email=f"person{n}@company{n % 997}.example",
+                name=f"Person {n}",
+                company_name=f"Co {n}",
+                engagement_status="Contacted",
+                date_messaged=sent.date(),
+                touches=1,
+            )
+            for n in range(count)
+        ],
+        batch_size=1000,
+    )
+    emails = OutboundEmail.objects.bulk_create(
+        [
+            OutboundEmail(
+                lead=lead,
+                touch=1,
+                recipient=lead.email,
+                subject=f"A quick idea for {lead.company_name}",
+                body="Hi,\nA thought.\n",
+                status=EmailStatus.SENT,
+                message_id=f"<bench-{lead.pk}@example.com>",
+                sent_at=sent,
+            )
+            for lead in leads
+        ],
+        batch_size=1000,
+    )
+    kinds = {0: "reply", 1: "unsubscribe"}
+    InboundMessage.objects.bulk_create(
+        [
+            InboundMessage(
+                mailbox="default",
+                message_id=f"<answer-{email.pk}@example.com>",
+                kind=kinds[n % 20],
+                lead_id=email.lead_id,
+                email=email,
+                address=email.recipient,
+                sender=email.recipient,
+                received_at=sent + timedelta(days=1),
+            )
+            for n, email in enumerate(emails)
+            if n % 20 in kinds
+        ],
+        batch_size=1000,
+    )
+    Suppression.objects.bulk_create(
+        [
+            Suppression(address=email.recipient, address_key=address_key(email.recipient))
+            for n, email in enumerate(emails)
+            if n % 20 == 2
+        ],
+        batch_size=1000,
+    )
+    InboxState.objects.update_or_create(mailbox="default", folder="INBOX", defaults={"last_read_at": timezone.now()})
 
 
 def _measure(*args: str) -> tuple[float, int, dict]:
@@ -304,6 +390,20 @@ def main() -> int:
             failures.append(f"the server received {received} emails, the engager counted {sent}")
         if count == 10_000 and sent / seconds < EMAILS_PER_SECOND_FLOOR:
             failures.append(f"{sent / seconds:.0f} emails/s at {count} leads (floor {EMAILS_PER_SECOND_FLOOR:g})")
+    count = 10_000
+    settings.OUTREACH_FOLLOWUP_DAYS = [3]
+    settings.INBOX_URL = "imaps://team:secret@imap.example:993/INBOX"  # read just now: follow-ups may go
+    _fill_followups(count)
+    batches = -(-count // batch) + 2  # and an empty follow-up batch, and an empty touch-1 batch
+    seconds, queries, summary = _measure("--dry-run")
+    _say(
+        f"dry run  {count:>6} leads with touch 2 due: {seconds:6.2f} s, {count / seconds:8.0f} leads/s, "
+        f"{queries} queries ({queries / batches:.1f} per batch of {batch}), would send {summary['touches']}, "
+        f"stopped {summary['stopped']}"
+    )
+    if connection.vendor == "sqlite" and seconds >= DRY_RUN_LIMIT_SECONDS:
+        failures.append(f"follow-up dry run over 10,000 leads took {seconds:.2f} s (limit {DRY_RUN_LIMIT_SECONDS:g} s)")
+    settings.OUTREACH_FOLLOWUP_DAYS = []  # the rows below send touch 1 only
     _tick_rows(failures)
     _simulated_day(failures)
     for failure in failures:

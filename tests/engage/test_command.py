@@ -17,9 +17,9 @@ def test_dry_run_prints_a_table_and_sends_nothing(smtp, capsys):
     make_lead(name="Grace Hopper", email="")
     call_command("engage", "--dry-run")
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["lead", "decision", "source", "subject"]
+    assert lines[0].split() == ["lead", "touch", "decision", "source", "subject"]
     assert "Ada Lovelace" in lines[1]
-    assert lines[1].split()[3:] == ["send", "fallback", "A", "quick", "idea", "for", "Engines"]
+    assert lines[1].split()[3:] == ["1", "send", "fallback", "A", "quick", "idea", "for", "Engines"]
     assert "Grace Hopper" in lines[2]
     assert "skip: no_email" in lines[2]
     assert lines[3] == ("[dry run] engage: processed 2, succeeded 1, skipped 1 (no_email 1), deferred 0, failed 0")

@@ -99,8 +99,11 @@ def request_facts(body: dict) -> tuple[dict, str, str]:
 
 
 def true_facts(body: dict) -> Email:
-    """An email that says only what the lead's data says, with its claims quoted from the data."""
+    """An email that says only what the lead's data says, with its claims quoted from the data
+    (a follow-up when the request shows earlier emails)."""
     lead, sender, offer = request_facts(body)
+    if "earlier_emails" in lead:
+        return followup_facts(body)
     first = (lead.get("name") or "").split(" ")[0] or "there"
     company = lead.get("company") or "your team"
     description = lead.get("company_description") or ""
@@ -111,6 +114,27 @@ def true_facts(body: dict) -> Email:
         about, claims = f"I came across {company} and thought of your team.", ()
     text = f"Hi {first},\n\n{about}\n\n{offer}\n\nWould a short call next week help?\n\nBest,\n{sender}"
     return Email(subject=f"An idea for {company}", body=text, claims=claims)
+
+
+def followup_facts(body: dict) -> Email:
+    """A follow-up that adds the description's second sentence (else the offer), quoted from the data."""
+    lead, sender, offer = request_facts(body)
+    first = (lead.get("name") or "").split(" ")[0] or "there"
+    sentences = re.split(r"(?<=[.!?])\s", lead.get("company_description") or "")
+    sentence = (sentences[1] if len(sentences) > 1 else "").strip()[:200]
+    if sentence:
+        about, claims = f'One more thought: you write that "{sentence}"', (("what the company says", sentence),)
+    else:
+        about, claims = f"One more thought: {offer}", ()
+    closing = "This is my last note." if lead.get("last_touch") else "Worth a short call?"
+    text = f"Hi {first},\n\n{about}\n\n{closing}\n\nBest,\n{sender}"
+    return Email(subject="Re", body=text, claims=claims)
+
+
+def bumping(body: dict) -> Email:
+    """A follow-up with nothing in it: what the generator must not send."""
+    _, sender, _ = request_facts(body)
+    return Email(subject="Re", body=f"Hi,\n\nJust bumping this to the top of your inbox.\n\nBest,\n{sender}")
 
 
 def invented_facts(body: dict) -> Email:
@@ -140,7 +164,7 @@ def default_answer(body: dict) -> str:
     return true_facts(body).as_plain()
 
 
-ANSWERS = {"true": true_facts, "invented": invented_facts, "invented_once": invented_then_true}
+ANSWERS = {"true": true_facts, "invented": invented_facts, "invented_once": invented_then_true, "bumping": bumping}
 
 
 class _Server(ThreadingHTTPServer):

@@ -6,7 +6,7 @@ from pipeline.engage.rules import DeferReason
 from pipeline.management.base import StageCommand
 from pipeline.summary import StageSummary
 
-_COLUMNS = (("lead", 28), ("decision", 28), ("source", 9), ("subject", 0))
+_COLUMNS = (("lead", 28), ("touch", 5), ("decision", 28), ("source", 9), ("subject", 0))
 
 
 class Command(StageCommand):
@@ -28,6 +28,7 @@ class Command(StageCommand):
         for item in summary.items:
             cells = (
                 f"{item['lead']} {item['name']}",
+                str(item["touch"]),
                 item["decision"],
                 item["message_source"] or "-",
                 item["subject"] or "-",
