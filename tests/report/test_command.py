@@ -1,0 +1,91 @@
+"""`manage.py report`: the fixed data set's figures, exactly, as JSON and as a table."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from pipeline import report
+from tests.builders import make_email, make_inbound, make_lead
+from tests.report import dataset
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def figures(capsys):
+    dataset.build(timezone.now())
+    call_command("report", "--json")
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_gives_the_data_sets_figures(figures):
+    assert {key: figures[key] for key in dataset.EXPECTED} == dataset.EXPECTED
+
+
+def test_json_counts_each_day_of_the_period(figures):
+    days = figures["by_day"]
+    assert len(days) == 30
+    assert list(days) == sorted(days)
+    assert {day: counts for day, counts in days.items() if any(counts.values())} == dataset.expected_days(
+        dataset.today()
+    )
+
+
+def test_json_lists_the_last_runs_newest_first_with_their_outcome(figures):
+    assert [(run["job"], run["outcome"], run["deferred"]) for run in figures["runs"]] == [
+        ("check_inbox", "failed", 0),
+        ("engage", "succeeded", 3),
+        ("engage", "succeeded", 5),
+    ]
+    assert figures["runs"][0]["error"] == "The IMAP server refused the login (INBOX_URL)"
+
+
+def test_days_narrows_the_period(capsys):
+    dataset.build(timezone.now())
+    call_command("report", "--json", "--days", "1")
+    figures = json.loads(capsys.readouterr().out)
+    assert list(figures["by_day"]) == [dataset.today().isoformat()]
+    assert (figures["sent"], figures["replied"], figures["bounced"]) == (1, 1, {"hard": 1, "soft": 0})
+
+
+def test_the_table_names_each_figure(capsys):
+    dataset.build(timezone.now())
+    call_command("report")
+    out = capsys.readouterr().out
+    assert "Outreach over the last 30 days" in out
+    lines = out.splitlines()
+    header = next(index for index, line in enumerate(lines) if "auto-replied" in line)
+    assert lines[header + 2].replace("│", " ").split() == ["5", "2", "1", "1", "1", "1", "1"]
+    assert any(line.replace("│", " ").split() == ["ai", "3", "1", "33.3%"] for line in lines)
+    assert any(
+        line.replace("│", " ").split() == ["second", "3", "0", "/", "50", "0.0%", "33.3%", "-"] for line in lines
+    )
+    assert any("deferred at the last engage run: awaiting_approval" in line and "2" in line for line in lines)
+
+
+def test_fewer_than_one_day_is_refused_in_one_line():
+    with pytest.raises(CommandError, match=r"^--days must be 1 or more$"):
+        call_command("report", "--days", "0")
+
+
+def test_the_same_number_of_queries_whatever_the_data(django_assert_num_queries):
+    now = timezone.now()
+    with django_assert_num_queries(QUERIES):
+        report.run(now=now)
+    for n in range(40):
+        lead = make_lead(message_body="Hi", message_source=("ai", "manual", "fallback")[n % 3])
+        for touch in range(1, 4):
+            email = make_email(lead, touch=touch, mailbox=f"box{n % 4}", sent_at=now - (n % 20) * dataset.DAY)
+            make_inbound(("reply", "bounce_hard", "complaint", "auto_reply")[(n + touch) % 4], email, received_at=now)
+    dataset.build(now)
+    with django_assert_num_queries(QUERIES):
+        figures = report.run(now=now)
+    assert figures.sent == 5 + 120
+    assert len(figures.by_mailbox) == 6  # default, second, box0..box3
+
+
+# The report's queries: the leads (funnel and period counts), leads contacted, the engager's
+# skips, emails sent, inbound messages, the review queue, the last engage run, the last runs.
+QUERIES = 8
