@@ -44,7 +44,7 @@ class Report:
     scrape_failed: int
     messages: Mapping[str, int]  # messages written in the period, per source
     stopped: Mapping[str, int]  # sequences that ended in the period, per stop reason
-    skipped: Mapping[str, int]  # leads the engager skipped in the period, per skip reason
+    skipped: Mapping[str, int]  # the engager's skip log entries of the period, per skip reason
     deferred: Mapping[str, int]  # leads the last engage run deferred, per defer reason
     deferred_total: int
     deferred_at: str | None  # when that run finished

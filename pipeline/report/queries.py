@@ -52,14 +52,14 @@ def contacted() -> int:
 
 
 def skipped(period: Period) -> dict[str, int]:
-    """Leads the engager skipped in the period, per reason (a lead skipped twice counts once)."""
+    """The engager's skips in the period, per reason: its skip log entries (the admin's Skip logs list)."""
     rows = (
         SkipLog.objects.filter(stage=Stage.ENGAGE, created_at__gte=period.since)
         .order_by()
         .values("reason")
-        .annotate(leads=Count("lead", distinct=True))
+        .annotate(count=Count("id"))
     )
-    return {row["reason"]: row["leads"] for row in rows}
+    return {row["reason"]: row["count"] for row in rows}
 
 
 def emails(period: Period) -> list[dict]:

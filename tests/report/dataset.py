@@ -166,7 +166,7 @@ EXPECTED = {
         "unsubscribed": 0,
         "status_changed": 0,
     },
-    "skipped": {"no_email": 1},
+    "skipped": {"no_email": 2},
     "deferred": {"awaiting_approval": 2, "daily_cap": 1},
     "deferred_total": 3,
     "funnel": {"leads": 9, "with_message": 7, "approved": 6, "sent": 5, "replied": 2},
