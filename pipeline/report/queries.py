@@ -68,7 +68,7 @@ def emails(period: Period) -> list[dict]:
         OutboundEmail.objects.filter(status=EmailStatus.SENT, sent_at__gte=period.since)
         .order_by()
         .values("touch", "message_source", "mailbox", day=TruncDate("sent_at"))
-        .annotate(count=Count("id"))
+        .annotate(count=Count("*"))  # not the id: the covering index answers this without the table
     )
 
 
@@ -84,7 +84,7 @@ def inbound(period: Period) -> list[dict]:
             sent_from=F("email__mailbox"),
             day=TruncDate("received_at"),
         )
-        .annotate(count=Count("id"))
+        .annotate(count=Count("*"))
     )
 
 
