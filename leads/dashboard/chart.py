@@ -38,7 +38,7 @@ def per_day(days: Mapping[str, Mapping[str, int]], *, label: str) -> SafeString:
         "",
         '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="var(--hairline-color)"/>'
         '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
-        ((LEFT, WIDTH, f"{y(v):.1f}", f"{y(v):.1f}", LEFT - 4, f"{y(v):.1f}", v) for v in (0, top // 2, top)),
+        ((LEFT, WIDTH, f"{y(v):.1f}", f"{y(v):.1f}", LEFT - 4, f"{y(v):.1f}", f"{v:g}") for v in (0, top / 2, top)),
     )
     bars = []
     for index, (day, counts) in enumerate(days.items()):
