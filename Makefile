@@ -27,6 +27,10 @@ demo: migrate
 	$(PY) manage.py ensure_admin
 
 ## The app on its embedded default: SQLite, the ORM broker, emails as files under var/outbox, demo leads.
+## The demo sends at any hour, a few seconds apart, so approved emails leave within a minute; a real
+## team's window and gap (README, "Sending at a human pace") apply when these are set in the shell.
+run: export OUTREACH_SEND_WINDOW ?=
+run: export OUTREACH_SEND_GAP_SECONDS ?= 2-5
 run: demo
 	$(PY) manage.py setup_schedules
 	$(VENV)/bin/honcho start -f Procfile

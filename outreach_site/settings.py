@@ -4,6 +4,7 @@ This file is the only place that reads the environment. Names match the
 contract in ARCHITECTURE.md and `.env.example`; values are normalised here once.
 """
 
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -212,6 +213,8 @@ AIRTABLE_FIELD_ENGAGEMENT_STATUS = env.str("AIRTABLE_FIELD_ENGAGEMENT_STATUS", d
 AIRTABLE_FIELD_DATE_MESSAGED = env.str("AIRTABLE_FIELD_DATE_MESSAGED", default="Date Messaged")
 AIRTABLE_FIELD_SKIP_REASON = env.str("AIRTABLE_FIELD_SKIP_REASON", default="")
 AIRTABLE_FIELD_REPLY = env.str("AIRTABLE_FIELD_REPLY", default="")
+# Read: the lead's time zone (an IANA name, `UTC+05:30`, a country's ISO code or name); empty: not read.
+AIRTABLE_FIELD_TIME_ZONE = env.str("AIRTABLE_FIELD_TIME_ZONE", default="")
 AIRTABLE_TIMEOUT = _number("AIRTABLE_TIMEOUT", default=30.0, minimum=0.1, maximum=600, kind=float)
 # Airtable allows 5 requests/s per base; the pacer keeps every process under this.
 AIRTABLE_REQUESTS_PER_SECOND = _number("AIRTABLE_REQUESTS_PER_SECOND", default=5.0, minimum=0, maximum=1000, kind=float)
@@ -274,6 +277,70 @@ OUTREACH_CHECK_DELIVERABILITY = _bool("OUTREACH_CHECK_DELIVERABILITY", default=F
 # first: a person approves each lead's first email in the admin; all: every email; none: nothing waits.
 OUTREACH_APPROVAL = _choice("OUTREACH_APPROVAL", default="first", choices=("first", "all", "none"))
 OUTREACH_BATCH_SIZE = _number("OUTREACH_BATCH_SIZE", default=200, minimum=1, maximum=10_000)
+
+# --- Sending schedule and mailboxes -------------------------------------------------
+_WINDOW = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)-([01]?\d|2[0-4]):([0-5]\d)$")
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _window(name: str, default: str) -> str:
+    """`HH:MM-HH:MM` in the lead's local time, or empty (any time)."""
+    value = "".join(env.str(name, default=default).split())
+    if value and not _WINDOW.match(value):
+        raise ImproperlyConfigured(f"{name}={value!r}: write a window as HH:MM-HH:MM (09:00-17:00), or leave it empty")
+    return value
+
+
+def _days(name: str, default: str) -> str:
+    """Days as `mon-fri` or `mon,wed,fri` (ranges and lists), case-folded."""
+    value = "".join(env.str(name, default=default).split()).lower()
+    for part in filter(None, value.split(",")):
+        if not all(day in _DAY_NAMES for day in part.split("-")) or part.count("-") > 1:
+            raise ImproperlyConfigured(f"{name}={value!r}: name days as mon-fri or mon,wed,fri")
+    return value
+
+
+def _seconds_range(name: str, default: str) -> tuple[float, float]:
+    """`0`, `N` or a random `A-B` seconds, as (A, B)."""
+    value = "".join(env.str(name, default=default).split())
+    try:
+        low, _, high = value.partition("-")
+        pair = (float(low), float(high or low))
+    except ValueError:
+        pair = (-1.0, -1.0)
+    if not (0 <= pair[0] <= pair[1] <= 86400):
+        raise ImproperlyConfigured(f"{name}={value!r}: write 0, a number of seconds, or a range such as 60-240")
+    return pair
+
+
+def _rate(name: str, default: float) -> float:
+    return _number(name, default=default, minimum=0.0, maximum=1.0, kind=float)
+
+
+OUTREACH_SEND_WINDOW = _window("OUTREACH_SEND_WINDOW", "09:00-17:00")
+OUTREACH_SEND_DAYS = _days("OUTREACH_SEND_DAYS", "mon-fri")
+OUTREACH_TIME_ZONE = env.str("OUTREACH_TIME_ZONE", default="") or TIME_ZONE
+OUTREACH_SEND_GAP_SECONDS = _seconds_range("OUTREACH_SEND_GAP_SECONDS", "60-240")
+OUTREACH_WARMUP_START = _number("OUTREACH_WARMUP_START", default=0, minimum=0)
+OUTREACH_WARMUP_STEP = _number("OUTREACH_WARMUP_STEP", default=2, minimum=0)
+OUTREACH_PAUSE_BOUNCE_RATE = _rate("OUTREACH_PAUSE_BOUNCE_RATE", 0.05)
+OUTREACH_PAUSE_COMPLAINT_RATE = _rate("OUTREACH_PAUSE_COMPLAINT_RATE", 0.003)
+# Empty: one mailbox named `default` (OUTREACH_FROM_EMAIL, EMAIL_URL, INBOX_URL, OUTREACH_DAILY_CAP).
+OUTREACH_MAILBOXES = [name.lower() for name in _csv("OUTREACH_MAILBOXES", "")]
+# Name -> its settings, MAILBOX_<NAME>_FROM / _EMAIL_URL / _INBOX_URL / _DAILY_CAP (read by pipeline/mailboxes.py).
+MAILBOX_SETTINGS = {
+    name: {
+        "from_email": env.str(f"MAILBOX_{name.upper()}_FROM", default=""),
+        "email_url": env.str(f"MAILBOX_{name.upper()}_EMAIL_URL", default=""),
+        "inbox_url": env.str(f"MAILBOX_{name.upper()}_INBOX_URL", default=""),
+        "daily_cap": _number(f"MAILBOX_{name.upper()}_DAILY_CAP", default=OUTREACH_DAILY_CAP, minimum=0),
+    }
+    for name in OUTREACH_MAILBOXES
+}
+for _name, _mailbox in MAILBOX_SETTINGS.items():
+    for _key, _suffix in (("from_email", "FROM"), ("email_url", "EMAIL_URL")):
+        if not _mailbox[_key]:
+            raise ImproperlyConfigured(f"OUTREACH_MAILBOXES names {_name!r}: set MAILBOX_{_name.upper()}_{_suffix}")
 
 # --- Inbox ---------------------------------------------------------------------------
 # imaps://user:password@host:993/INBOX (or imap://…?starttls=true); empty: no inbox is read.

@@ -45,6 +45,15 @@ def _no_approval_unless_asked(settings):
     settings.OUTREACH_APPROVAL = "none"
 
 
+@pytest.fixture(autouse=True)
+def _send_at_once(settings):
+    """Tests send the moment they run: no window, no gap, no warm-up (the product's defaults are a
+    working day and 60-240 s; tests/engage/test_schedule.py and test_mailboxes.py set their own)."""
+    settings.OUTREACH_SEND_WINDOW = ""
+    settings.OUTREACH_SEND_GAP_SECONDS = (0.0, 0.0)
+    settings.OUTREACH_WARMUP_START = 0
+
+
 @pytest.fixture
 def smtp(settings):
     """A real SMTP server on loopback, with Django's email settings pointed at it."""

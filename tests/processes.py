@@ -40,8 +40,8 @@ def database_url() -> str:
 def django_env(**overrides: str) -> dict[str, str]:
     """An environment for a child process of the project, on the test database.
 
-    Nothing waits for approval there unless the test says so (OUTREACH_APPROVAL=first), as in
-    the `_no_approval_unless_asked` fixture.
+    Nothing waits for approval, a send window or a gap there unless the test says so, as in the
+    `_no_approval_unless_asked` and `_send_at_once` fixtures.
     """
     env = {
         **os.environ,
@@ -50,6 +50,9 @@ def django_env(**overrides: str) -> dict[str, str]:
         "PYTHONPATH": str(PROJECT_DIR),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "OUTREACH_APPROVAL": "none",
+        # As the `_send_at_once` fixture: no window, no gap, unless the test says so.
+        "OUTREACH_SEND_WINDOW": "",
+        "OUTREACH_SEND_GAP_SECONDS": "0",
     }
     env.update(overrides)
     return env

@@ -104,6 +104,8 @@ NUMERIC = {
     "INBOX_TIMEOUT": "0",
     "INBOX_RUN_SECONDS": "0",
     "OUTREACH_SOFT_BOUNCE_LIMIT": "0",
+    "OUTREACH_WARMUP_START": "-1",
+    "OUTREACH_WARMUP_STEP": "-1",
 }
 SETTINGS_FILE = Path(settings_module.__file__)
 

@@ -7,6 +7,7 @@ subject; import from here: `from leads.models import Lead`."""
 from leads.models.emails import EmailStatus, OutboundEmail
 from leads.models.inbound import STOP_REASONS, InboundKind, InboundMessage, InboxState
 from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReason, Stage, StopReason
+from leads.models.mailboxes import MailboxState
 from leads.models.review import MessageReview
 from leads.models.runs import Job, PipelineRun, RunOutcome
 from leads.models.suppression import Suppression, SuppressionReason
@@ -19,6 +20,7 @@ __all__ = [
     "Job",
     "Lead",
     "LeadStatus",
+    "MailboxState",
     "InboxState",
     "MessageReview",
     "MessageSource",

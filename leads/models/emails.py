@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from leads.models.lead import Lead, MessageSource
 
@@ -34,7 +35,15 @@ class OutboundEmail(models.Model):
         max_length=255, blank=True, help_text="The ESP's own id for the email, when it gives one that differs."
     )
     error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    smtp_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The server's answer code when it refused the email (5xx: a bounce)."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Handovers tried; a 4xx answer is tried again.")
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="Pending after a 4xx answer: not tried again before this."
+    )
+    # When it was claimed: set by the engager from its `now`, so caps and gaps follow the run's clock.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -69,6 +69,9 @@ class Lead(models.Model):
     date_messaged = models.DateField(null=True, blank=True)
     skip_reason = models.CharField(max_length=32, choices=SkipReason, blank=True)
     reply = models.TextField(blank=True, help_text="The text of the lead's last reply, quotes removed.")
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="As Airtable gives it: an IANA zone, UTC+05:30, or a country."
+    )
 
     message_subject = models.CharField(max_length=255, blank=True)
     message_body = models.TextField(blank=True)
@@ -120,6 +123,8 @@ class Lead(models.Model):
         indexes = [
             # already_contacted and suppression checks look leads up by address, in any case.
             models.Index(Lower("email"), name="lead_email_ci"),
+            # The send window: the distinct zones are read, then leads in the open ones.
+            models.Index(fields=["time_zone"], name="lead_time_zone"),
             # The push reads only the leads with local changes.
             models.Index(fields=["pending_push"], name="lead_pending_push", condition=Q(pending_push=True)),
             # The review queue: messages not yet approved, newest first.

@@ -37,6 +37,7 @@ SETTINGS = {
     "date_messaged": "AIRTABLE_FIELD_DATE_MESSAGED",
     "skip_reason": "AIRTABLE_FIELD_SKIP_REASON",
     "reply": "AIRTABLE_FIELD_REPLY",
+    "time_zone": "AIRTABLE_FIELD_TIME_ZONE",
 }
 # The fields the push writes back; the rest are only read.
 PUSHED = ("engagement_status", "custom_message", "date_messaged", "skip_reason", "reply")
@@ -54,6 +55,7 @@ PULLED = (
     "custom_message",
     "engagement_status",
     "date_messaged",
+    "time_zone",
 )
 _FIELD_ID = re.compile(r"^fld[A-Za-z0-9]{14}$")
 # A lone UTF-16 half (JSON may carry "\ud83d" alone): neither SQLite nor PostgreSQL can store it.
@@ -75,6 +77,7 @@ class LeadFields(TypedDict, total=False):
     date_messaged: datetime.date | None
     skip_reason: str
     reply: str
+    time_zone: str
 
 
 def is_field_id(ref: str) -> bool:

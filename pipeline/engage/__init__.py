@@ -2,6 +2,6 @@
 whose `run` this package hands on: `engage.run(...)`."""
 
 from pipeline.engage.sending import SendCause, SendError
-from pipeline.engage.stage import run
+from pipeline.engage.stage import run, run_due
 
-__all__ = ["SendCause", "SendError", "run"]
+__all__ = ["SendCause", "SendError", "run", "run_due"]

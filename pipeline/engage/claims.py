@@ -12,7 +12,7 @@ in the same transaction, in bulk: no query per lead.
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -23,7 +23,7 @@ from email_validator import EmailUndeliverableError, caching_resolver, validate_
 
 from leads.models import EmailStatus, Lead, MessageSource, OutboundEmail, SkipLog, Stage, Suppression
 from outreach_site.logs import mask_email
-from pipeline.engage import rules
+from pipeline.engage import mailboxes, rules
 from pipeline.jobs import runs
 from pipeline.message import Message, fallback_for
 
@@ -43,6 +43,14 @@ class Batch:
     deferred: dict[int, str] = field(default_factory=dict)  # lead id -> DeferReason, for leads held back
     messages: dict[int, Message] = field(default_factory=dict)  # lead id -> message, for leads to email
     emails: list[OutboundEmail] = field(default_factory=list)  # the pending claims (real runs)
+    mailboxes: dict[int, str] = field(default_factory=dict)  # lead id -> the mailbox it leaves from
+    exhausted: str = ""  # a DeferReason when no mailbox could take any email: the run stops claiming
+    next_due: datetime | None = None  # when a mailbox waiting for its gap may send again
+
+
+def in_zones(leads, zones: set[str] | None):
+    """Leads whose stored time zone value is among `zones` (None: every lead)."""
+    return leads if zones is None else leads.filter(time_zone__in=zones)
 
 
 def eligible(lead_ids: list[int] | None):
@@ -51,24 +59,40 @@ def eligible(lead_ids: list[int] | None):
     return leads if lead_ids is None else leads.filter(pk__in=lead_ids)
 
 
-def claim(*, cursor: int, size: int, lead_ids, taken: set[str], now: datetime, dry_run: bool, planned: int) -> Batch:
-    """The next batch after lead id `cursor`, decided; unless a dry run, its claims and skips written.
+def claim(
+    *,
+    cursor: int,
+    size: int,
+    lead_ids,
+    taken: set[str],
+    now: datetime,
+    dry_run: bool,
+    planned: dict[str, int],
+    zones: set[str] | None = None,
+) -> Batch:
+    """The next batch after lead id `cursor` among leads in the open `zones`, decided; unless a dry
+    run, its claims and skips written.
 
     `taken` (addresses emailed in this run) grows by the batch's; `planned` is how many emails
-    a dry run has counted so far, as they are not in the database.
+    a dry run has counted so far per mailbox, as they are not in the database. A real run's
+    batch comes back empty with `exhausted` set when no mailbox may take an email now.
     """
     if dry_run:
-        return _decide_batch(
-            _next_leads(cursor, size, lead_ids, lock=False), taken=taken, now=now, dry_run=True, planned=planned
-        )
+        plan = mailboxes.plan(now, planned=planned)
+        leads = _next_leads(cursor, size, lead_ids, zones, lock=False)
+        return _decide_batch(leads, plan, taken=taken, now=now)
     for attempt in range(1, _CLAIM_ATTEMPTS + 1):
         try:
             with transaction.atomic():
                 _serialise_claims()
                 claimed = set(taken)  # kept apart until the claim commits
-                leads = _next_leads(cursor, size, lead_ids, lock=True)
-                batch = _decide_batch(leads, taken=claimed, now=now, dry_run=False, planned=planned)
+                plan = mailboxes.plan(now)
+                if plan.exhausted:
+                    return Batch(leads=[], exhausted=plan.exhausted, next_due=plan.next_due())
+                leads = _next_leads(cursor, size, lead_ids, zones, lock=True)
+                batch = _decide_batch(leads, plan, taken=claimed, now=now)
                 _write_claims(batch, now=now)
+                mailboxes.record_claims(plan.used, now=now)
         except IntegrityError:
             # Another worker claimed one of these leads first (possible only where claims are
             # not serialised); read the batch again without it.
@@ -88,22 +112,19 @@ def _serialise_claims() -> None:
     # database's write lock until commit: claims are already one at a time.
 
 
-def _next_leads(cursor: int, size: int, lead_ids, *, lock: bool) -> list[Lead]:
-    leads = eligible(lead_ids).filter(pk__gt=cursor).defer(*_UNUSED_FIELDS).order_by("pk")
+def _next_leads(cursor: int, size: int, lead_ids, zones: set[str] | None, *, lock: bool) -> list[Lead]:
+    leads = in_zones(eligible(lead_ids), zones).filter(pk__gt=cursor).defer(*_UNUSED_FIELDS).order_by("pk")
     if lock and connection.vendor == "postgresql":
         leads = leads.select_for_update(skip_locked=True, of=("self",))
     return list(leads[:size])
 
 
-def _decide_batch(leads: list[Lead], *, taken: set[str], now: datetime, dry_run: bool, planned: int) -> Batch:
+def _decide_batch(leads: list[Lead], plan: mailboxes.Plan, *, taken: set[str], now: datetime) -> Batch:
     batch = Batch(leads=leads)
     if not leads:
         return batch
     addresses = {lead.pk: rules.read_address(lead.email) for lead in leads}
     context = _context(addresses.values(), taken=taken, now=now)
-    remaining = settings.OUTREACH_DAILY_CAP - _emails_today(now)
-    if dry_run:  # nothing was written for the batches before this one: count them here
-        remaining -= planned
     approval = settings.OUTREACH_APPROVAL
     for lead in leads:
         decision = rules.decide(lead, context, address=addresses[lead.pk])
@@ -114,12 +135,14 @@ def _decide_batch(leads: list[Lead], *, taken: set[str], now: datetime, dry_run:
         if rules.awaits_approval(lead.message_approved_at, mode=approval, touch=1):
             batch.deferred[lead.pk] = rules.DeferReason.AWAITING_APPROVAL
             continue
-        if remaining <= 0:
-            batch.deferred[lead.pk] = rules.DeferReason.DAILY_CAP
+        mailbox, reason = plan.take()
+        if reason:
+            batch.deferred[lead.pk] = reason
             continue
-        remaining -= 1
+        batch.mailboxes[lead.pk] = mailbox
         taken.update(addresses[lead.pk].keys)
         batch.messages[lead.pk] = _message_for(lead)
+    batch.next_due = plan.next_due()
     return batch
 
 
@@ -175,12 +198,6 @@ def _undeliverable(domains: set[str]) -> dict[str, str]:
     return found
 
 
-def _emails_today(now: datetime) -> int:
-    """Emails created today by every worker: what the daily cap counts."""
-    midnight = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
-    return OutboundEmail.objects.filter(created_at__gte=midnight).count()
-
-
 def _message_for(lead: Lead) -> Message:
     """The generated (or hand-written) message, else the fallback template: never blocked upstream."""
     if lead.has_message:
@@ -214,6 +231,8 @@ def _write_claims(batch: Batch, *, now: datetime) -> None:
             OutboundEmail(
                 lead_id=lead_id,
                 touch=1,
+                mailbox=batch.mailboxes[lead_id],
+                created_at=now,
                 recipient=batch.decisions[lead_id].address,
                 subject=message.subject[:255],
                 body=message.body,

@@ -104,7 +104,10 @@ class DeferReason(StrEnum):
     """Why a lead that may be emailed waits for a later run (the contract's codes this engager uses)."""
 
     DAILY_CAP = "daily_cap"
+    OUTSIDE_WINDOW = "outside_window"  # the lead's local time is outside OUTREACH_SEND_WINDOW/DAYS
+    NOT_DUE = "not_due"  # every mailbox with room waits for its gap
     AWAITING_APPROVAL = "awaiting_approval"
+    MAILBOX_PAUSED = "mailbox_paused"
 
 
 def awaits_approval(approved_at: datetime | None, *, mode: str, touch: int) -> bool:

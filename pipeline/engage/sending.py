@@ -8,9 +8,11 @@ from enum import StrEnum
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from environ import Env
 
 from outreach_site.logs import redact
 from pipeline.errors import ServiceError
+from pipeline.mailboxes import Mailbox
 
 
 class SendCause(StrEnum):
@@ -30,13 +32,44 @@ class SendError(ServiceError):
 
     causes = SendCause
 
-    def __init__(self, message: str, *, cause: str, permanent: bool = False, maybe_delivered: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: str,
+        permanent: bool = False,
+        maybe_delivered: bool = False,
+        smtp_code: int | None = None,
+    ) -> None:
         super().__init__(message, cause=cause, permanent=permanent)
         self.maybe_delivered = maybe_delivered
+        self.smtp_code = smtp_code  # the server's answer, when it answered with a refusal
 
 
-def _server() -> str:
+def _server(mailbox: Mailbox | None = None) -> str:
+    if mailbox is not None and mailbox.email_url:
+        config = Env.email_url_config(mailbox.email_url)
+        return f"{config.get('EMAIL_HOST') or 'localhost'}:{config.get('EMAIL_PORT') or 25}"
     return f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+
+
+def _connection_for(mailbox: Mailbox | None) -> BaseEmailBackend:
+    """The backend of the mailbox's MAILBOX_<NAME>_EMAIL_URL, else Django's (EMAIL_URL)."""
+    if mailbox is None or not mailbox.email_url:
+        return get_connection(fail_silently=False)
+    config = Env.email_url_config(mailbox.email_url)
+    options = {
+        "host": config.get("EMAIL_HOST") or "localhost",
+        "port": config.get("EMAIL_PORT") or 25,
+        "username": config.get("EMAIL_HOST_USER") or "",
+        "password": config.get("EMAIL_HOST_PASSWORD") or "",
+        "use_tls": bool(config.get("EMAIL_USE_TLS")),
+        "use_ssl": bool(config.get("EMAIL_USE_SSL")),
+        "timeout": settings.EMAIL_TIMEOUT,
+    }
+    if config.get("EMAIL_FILE_PATH"):
+        options = {"file_path": config["EMAIL_FILE_PATH"]}
+    return get_connection(config["EMAIL_BACKEND"], fail_silently=False, **options)
 
 
 def _reason(exc: BaseException) -> str:
@@ -51,20 +84,24 @@ def _reason(exc: BaseException) -> str:
     return redact(" ".join(str(exc).split()))[:200] or type(exc).__name__
 
 
-def open_connection() -> BaseEmailBackend:
-    """One open connection for a batch of emails; raises SendError when the server cannot be reached."""
-    connection = get_connection(fail_silently=False)
+def open_connection(mailbox: Mailbox | None = None) -> BaseEmailBackend:
+    """One open connection for a batch of emails from `mailbox` (None: Django's email settings);
+    raises SendError when the server cannot be reached."""
+    connection = _connection_for(mailbox)
+    variable = mailbox.setting("EMAIL_URL") if mailbox is not None else "EMAIL_URL"
     try:
         connection.open()
     except smtplib.SMTPAuthenticationError as exc:
         raise SendError(
-            f"The SMTP server {_server()} refused the login ({_reason(exc)}): check the user and password in EMAIL_URL",
+            f"The SMTP server {_server(mailbox)} refused the login ({_reason(exc)}): "
+            f"check the user and password in {variable}",
             cause=SendCause.AUTH,
             permanent=True,
         ) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise SendError(
-            f"Could not connect to the SMTP server {_server()} (EMAIL_URL): {_reason(exc)}", cause=SendCause.UNREACHABLE
+            f"Could not connect to the SMTP server {_server(mailbox)} ({variable}): {_reason(exc)}",
+            cause=SendCause.UNREACHABLE,
         ) from exc
     return connection
 
@@ -79,9 +116,9 @@ def compose_body(body: str, *, unsubscribe_url: str) -> str:
     )
 
 
-def new_message_id() -> str:
+def new_message_id(from_email: str = "") -> str:
     """A fresh Message-ID in the sender's domain, `<…@domain>`: ours, stored before the email is sent."""
-    from_address = parseaddr(settings.OUTREACH_FROM_EMAIL)[1]
+    from_address = parseaddr(from_email or settings.OUTREACH_FROM_EMAIL)[1]
     return make_msgid(domain=from_address.rpartition("@")[2] or "localhost")
 
 
@@ -93,12 +130,14 @@ def build_message(
     unsubscribe_url: str,
     message_id: str,
     connection: BaseEmailBackend | None = None,
+    from_email: str = "",
 ) -> EmailMessage:
     """A plain-text email with From, Reply-To, our Message-ID and the RFC 8058 one-click unsubscribe headers.
 
     `body` is sent as given: pass it through `compose_body` first.
     """
-    from_address = parseaddr(settings.OUTREACH_FROM_EMAIL)[1]
+    from_email = from_email or settings.OUTREACH_FROM_EMAIL
+    from_address = parseaddr(from_email)[1]
     headers = {
         "List-Unsubscribe": f"<{unsubscribe_url}>, <mailto:{from_address}?subject=unsubscribe>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -108,7 +147,7 @@ def build_message(
     return EmailMessage(
         subject=" ".join(subject.split()),  # a header: one line, or Django refuses it
         body=body,
-        from_email=settings.OUTREACH_FROM_EMAIL,
+        from_email=from_email,
         to=[to],
         reply_to=[settings.OUTREACH_REPLY_TO] if settings.OUTREACH_REPLY_TO else None,
         headers=headers,
@@ -126,12 +165,14 @@ def send(message: EmailMessage, connection: BaseEmailBackend) -> None:
             f"The SMTP server refused the recipient ({', '.join(map(str, codes))})",
             cause=SendCause.REFUSED,
             permanent=all(code >= 500 for code in codes),
+            smtp_code=max(codes),
         ) from exc
     except smtplib.SMTPResponseException as exc:  # a refusal of the sender or of the message itself
         raise SendError(
             f"The SMTP server refused the message: {_reason(exc)}",
             cause=SendCause.REFUSED,
             permanent=exc.smtp_code >= 500,
+            smtp_code=exc.smtp_code,
         ) from exc
     except smtplib.SMTPServerDisconnected as exc:
         raise SendError(

@@ -16,6 +16,9 @@ Exactly once, with any number of workers on any number of machines:
 """
 
 import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -24,7 +27,8 @@ from django.utils import timezone
 
 from leads.models import EmailStatus, Lead, LeadStatus, OutboundEmail, Stage
 from outreach_site.logs import mask_email
-from pipeline.engage import claims, rules, sending, unsubscribe
+from pipeline import mailboxes as config
+from pipeline.engage import claims, mailboxes, rules, schedule, sending, unsubscribe
 from pipeline.progress import NO_PROGRESS, Progress
 from pipeline.summary import StageSummary, Tally
 
@@ -44,15 +48,21 @@ def run(
     progress: Progress = NO_PROGRESS,
     now: datetime | None = None,
 ) -> StageSummary:
-    """Email every eligible lead that passes the rules, once; safe with several workers at a time.
+    """Email every eligible lead that passes the rules and is due now, once; safe with several workers at a time.
 
+    Leads outside their send window, or waiting for a mailbox's cap or gap, are deferred.
     Raises SendError when the email server cannot be reached (claims not yet sent are released).
     """
     now = now or timezone.now()
     tally = Tally(stage=Stage.ENGAGE.value, dry_run=dry_run)
+    run = _Run(tally=tally, now=now, started=time.monotonic())
     taken: set[str] = set()  # addresses emailed (or to be, in a dry run) in this run
     if not dry_run:
+        states = mailboxes.ensure_states()
         _release_abandoned(now)
+        mailboxes.pause_unhealthy(states, now=now)
+    win = schedule.window(settings.OUTREACH_SEND_WINDOW, settings.OUTREACH_SEND_DAYS)
+    zones = None if win.always else _open_zones(lead_ids, win, now)
     if progress is not NO_PROGRESS:
         total = claims.eligible(lead_ids).count()
         progress.start(total if limit is None else min(total, limit), "engage")
@@ -70,16 +80,99 @@ def run(
             taken=taken,
             now=now,
             dry_run=dry_run,
-            planned=tally.succeeded,
+            planned=run.planned,
+            zones=zones,
         )
+        if batch.exhausted:  # no mailbox may send now: the rest waits, counted, not read
+            rest = claims.in_zones(claims.eligible(lead_ids), zones).filter(pk__gt=cursor).count()
+            _defer(run, batch.exhausted, _remaining(tally, limit, rest))
+            break
         if not batch.leads:
             break
         cursor = batch.leads[-1].pk
-        _count(batch, tally)
+        _count(batch, run)
         if not dry_run and batch.emails:
-            _send_batch(batch, tally, now=now)
+            _send_batch(batch, run)
         progress.advance(len(batch.leads))
+    if zones is not None:
+        _count_outside_window(run, lead_ids, zones, win, limit)
+    tally.extra["touches"] = {"1": tally.succeeded}
+    tally.extra["deferred_by"] = dict(sorted(run.deferred_by.items()))
     return tally.summary()
+
+
+def run_due(*, seconds: float = 50.0, limit: int | None = None, dry_run: bool = False, progress=NO_PROGRESS):
+    """The cluster's tick: send what is due now, then again as each mailbox's gap ends, for up to `seconds`.
+
+    With no gap, the first run sends everything due and the tick ends. Returns the runs' summary:
+    what went out over the tick, and what was still deferred at its last run."""
+    deadline = time.monotonic() + seconds
+    summary = run(limit=limit, dry_run=dry_run, progress=progress)
+    sent, failed = summary.succeeded, summary.failed
+    while not dry_run and summary.deferred:
+        wait = mailboxes.seconds_to_next_send(timezone.now())
+        if wait is None or time.monotonic() + wait >= deadline:
+            break
+        time.sleep(wait)
+        summary = run(limit=limit)
+        sent, failed = sent + summary.succeeded, failed + summary.failed
+    return replace(summary, succeeded=sent, failed=failed, extra={**summary.extra, "touches": {"1": sent}})
+
+
+@dataclass(slots=True)
+class _Run:
+    tally: Tally
+    now: datetime
+    started: float  # time.monotonic() at the start: the run's clock is `now` plus the time since
+    planned: Counter = field(default_factory=Counter)  # mailbox -> emails a dry run would send
+    deferred_by: Counter = field(default_factory=Counter)  # DeferReason -> leads
+
+    def clock(self) -> datetime:
+        return self.now + timedelta(seconds=time.monotonic() - self.started)
+
+
+def _remaining(tally: Tally, limit: int | None, count: int) -> int:
+    return count if limit is None else max(min(count, limit - tally.processed), 0)
+
+
+def _defer(run: _Run, reason: str, count: int) -> None:
+    run.tally.processed += count
+    run.tally.deferred += count
+    if count:
+        run.deferred_by[reason] += count
+
+
+def _open_zones(lead_ids, win: schedule.Window, now: datetime) -> set[str]:
+    """The stored time zone values whose window is open now: one query over the distinct values."""
+    values = claims.eligible(lead_ids).order_by().values_list("time_zone", flat=True).distinct()
+    return schedule.open_values(set(values), now, win, default=settings.OUTREACH_TIME_ZONE)
+
+
+def _count_outside_window(run: _Run, lead_ids, zones: set[str], win: schedule.Window, limit: int | None) -> None:
+    """Leads whose local time is outside the window: counted in one query; a dry run lists each with its next window."""
+    closed = claims.eligible(lead_ids).exclude(time_zone__in=zones)
+    if not run.tally.dry_run:
+        _defer(run, rules.DeferReason.OUTSIDE_WINDOW, _remaining(run.tally, limit, closed.count()))
+        return
+    rows = closed.order_by("pk").values_list("pk", "name", "company_name", "airtable_id", "email", "time_zone")
+    if limit is not None:
+        rows = rows[: _remaining(run.tally, limit, limit)]
+    default = settings.OUTREACH_TIME_ZONE
+    for pk, name, company, airtable_id, email, zone in rows:
+        _defer(run, rules.DeferReason.OUTSIDE_WINDOW, 1)
+        label = Lead(pk=pk, name=name, company_name=company, airtable_id=airtable_id).display_name
+        run.tally.items.append(
+            {
+                "lead": pk,
+                "name": label,
+                "email": mask_email(email),
+                "decision": f"defer: {rules.DeferReason.OUTSIDE_WINDOW}",
+                "reason": rules.DeferReason.OUTSIDE_WINDOW,
+                "detail": schedule.next_window(zone, run.now, win, default=default),
+                "message_source": "",
+                "subject": "",
+            }
+        )
 
 
 def _release_abandoned(now: datetime) -> None:
@@ -90,7 +183,8 @@ def _release_abandoned(now: datetime) -> None:
         logger.warning("abandoned claims released", extra={"stage": "engage", "count": released})
 
 
-def _count(batch: claims.Batch, tally: Tally) -> None:
+def _count(batch: claims.Batch, run: _Run) -> None:
+    tally = run.tally
     for lead in batch.leads:
         decision = batch.decisions[lead.pk]
         tally.processed += 1
@@ -98,8 +192,10 @@ def _count(batch: claims.Batch, tally: Tally) -> None:
             tally.skipped[decision.reason] += 1
         elif lead.pk in batch.deferred:
             tally.deferred += 1
+            run.deferred_by[batch.deferred[lead.pk]] += 1
         elif tally.dry_run:
             tally.succeeded += 1  # a real run counts what went out, in _send_batch
+            run.planned[batch.mailboxes[lead.pk]] += 1
         if tally.dry_run:
             tally.items.append(_item(lead, decision, batch))
 
@@ -107,70 +203,116 @@ def _count(batch: claims.Batch, tally: Tally) -> None:
 def _item(lead: Lead, decision: rules.Decision, batch: claims.Batch) -> dict:
     message = batch.messages.get(lead.pk)
     shown, reason = ("send", "") if decision.is_send else (f"skip: {decision.reason}", decision.reason)
+    detail = decision.detail
     if lead.pk in batch.deferred:
         reason = batch.deferred[lead.pk]
         shown = f"defer: {reason}"
+        detail = _when(reason, batch.next_due)
+    elif decision.is_send:
+        detail = f"from mailbox {batch.mailboxes[lead.pk]}"
     return {
         "lead": lead.pk,
         "name": lead.display_name,
         "email": mask_email(lead.email),
         "decision": shown,
         "reason": reason,
-        "detail": decision.detail,
+        "detail": detail,
         "message_source": message.source if message else "",
         "subject": message.subject if message else "",
     }
 
 
-def _send_batch(batch: claims.Batch, tally: Tally, *, now: datetime) -> None:
-    """Send the batch's claims over one connection; release what could not be attempted."""
+def _when(reason: str, next_due: datetime | None) -> str:
+    """For a person: when a deferred lead will go."""
+    if reason == rules.DeferReason.NOT_DUE and next_due is not None:
+        return f"a mailbox's gap ends at {timezone.localtime(next_due):%a %H:%M:%S}; later leads follow one gap apart"
+    if reason == rules.DeferReason.DAILY_CAP:
+        return "every mailbox reached today's cap: tomorrow"
+    if reason == rules.DeferReason.MAILBOX_PAUSED:
+        return "its mailbox paused itself: after a person resumes it in the admin"
+    return ""
+
+
+def _send_batch(batch: claims.Batch, run: _Run) -> None:
+    """Send the batch's claims, one connection per mailbox; release what could not be attempted."""
     leads = {lead.pk: lead for lead in batch.leads}
-    pending = list(batch.emails)
+    configured = config.by_name()
+    by_mailbox: dict[str, list[OutboundEmail]] = {}
+    for email in batch.emails:
+        by_mailbox.setdefault(email.mailbox, []).append(email)
+    failure: sending.SendError | None = None
+    for name, emails in by_mailbox.items():
+        try:
+            _send_from(configured[name], emails, leads, run)
+        except sending.SendError as err:  # this mailbox's server is unreachable: the others still send
+            failure = failure or err
+    if failure is not None:
+        raise failure
+
+
+def _send_from(mailbox, emails: list[OutboundEmail], leads: dict[int, Lead], run: _Run) -> None:
+    pending = list(emails)
+    gap, sent_any = mailboxes.has_gap(), False
     try:
-        connection = sending.open_connection()
+        connection = sending.open_connection(mailbox)
         try:
             while pending:
                 email = pending.pop(0)
-                outcome = _send_one(email, leads[email.lead_id], connection, now=now)
+                outcome = _send_one(email, leads[email.lead_id], connection, mailbox=mailbox, run=run)
                 if outcome == EmailStatus.SENT:
-                    tally.succeeded += 1
+                    run.tally.succeeded += 1
                 elif outcome is not None:
-                    tally.failed += 1
+                    run.tally.failed += 1
+                if outcome is not None and gap:  # the gap starts from this send
+                    mailboxes.record_send(mailbox.name, sent_at=run.clock(), sent=outcome == EmailStatus.SENT)
+                sent_any = sent_any or outcome == EmailStatus.SENT
                 if outcome == EmailStatus.SENDING:  # connection lost mid-message: a fresh one for the rest
                     connection.close()
-                    connection = sending.open_connection()
+                    connection = sending.open_connection(mailbox)
         finally:
             connection.close()
     finally:
         if pending:  # never handed to the server: the leads go out on a later run
             OutboundEmail.objects.filter(pk__in=[email.pk for email in pending], status=EmailStatus.PENDING).delete()
+            if gap:
+                mailboxes.record_send(mailbox.name, sent_at=None, sent=False)  # its hold ends now
+        if not gap and sent_any:  # no gap to start: the last send is recorded once per batch
+            mailboxes.record_send(mailbox.name, sent_at=run.clock(), sent=True)
 
 
-def _send_one(email: OutboundEmail, lead: Lead, connection, *, now: datetime) -> str | None:
+def _send_one(email: OutboundEmail, lead: Lead, connection, *, mailbox, run: _Run) -> str | None:
     """Send one claimed email; returns its final status, or None when another worker owns it now."""
     # The conditional UPDATE is the lock: a claim released as abandoned meanwhile is not ours.
     # It stores the Message-ID too, before the server sees the email, so that an answer
     # to it can be matched even when the process dies right after the handover.
-    message_id = sending.new_message_id()
+    now = run.now
+    message_id = sending.new_message_id(mailbox.from_email)
     claimed = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.PENDING)
     if not claimed.update(status=EmailStatus.SENDING, message_id=message_id):
         return None
     link = unsubscribe.link(email.pk)
     body = sending.compose_body(email.body, unsubscribe_url=link)
     message = sending.build_message(
-        to=email.recipient, subject=email.subject, body=body, unsubscribe_url=link, message_id=message_id
+        to=email.recipient,
+        subject=email.subject,
+        body=body,
+        unsubscribe_url=link,
+        message_id=message_id,
+        from_email=mailbox.from_email,
     )
-    facts = {"lead_id": lead.pk, "email": mask_email(email.recipient), "stage": "engage"}
+    facts = {"lead_id": lead.pk, "email": mask_email(email.recipient), "stage": "engage", "mailbox": mailbox.name}
     try:
         sending.send(message, connection)
     except sending.SendError as err:
         # Maybe delivered: stays `sending` for a person to check; otherwise refused: `failed`.
         status = EmailStatus.SENDING if err.maybe_delivered else EmailStatus.FAILED
-        OutboundEmail.objects.filter(pk=email.pk).update(status=status, error=str(err)[:500], body=body)
+        OutboundEmail.objects.filter(pk=email.pk).update(
+            status=status, error=str(err)[:500], body=body, smtp_code=err.smtp_code
+        )
         logger.warning("email failed", extra={**facts, "cause": err.cause, "error": str(err), "status": status})
         return status
     with transaction.atomic():
-        OutboundEmail.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=timezone.now(), body=body)
+        OutboundEmail.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=run.clock(), body=body)
         Lead.objects.filter(pk=lead.pk).update(
             engagement_status=LeadStatus.CONTACTED,
             date_messaged=timezone.localdate(now),

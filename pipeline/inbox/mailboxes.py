@@ -1,10 +1,12 @@
-"""The mailboxes whose inboxes are read: a name, its inbox URL, and the setting it came from."""
+"""The mailboxes whose inboxes are read: a name, its inbox URL, and the setting it came from.
+
+The list of mailboxes is the one the engager sends from (pipeline/mailboxes.py)."""
 
 from dataclasses import dataclass
 
-from django.conf import settings
+from pipeline import mailboxes
 
-DEFAULT_MAILBOX = "default"
+DEFAULT_MAILBOX = mailboxes.DEFAULT_MAILBOX
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +17,9 @@ class Inbox:
 
 
 def inboxes() -> list[Inbox]:
-    """Every configured mailbox that has an inbox; today the one `default` mailbox of INBOX_URL."""
-    url = settings.INBOX_URL.strip()
-    return [Inbox(DEFAULT_MAILBOX, url, "INBOX_URL")] if url else []
+    """Every configured mailbox that has an inbox (INBOX_URL, or MAILBOX_<NAME>_INBOX_URL for each named one)."""
+    return [
+        Inbox(mailbox.name, mailbox.inbox_url, mailbox.setting("INBOX_URL"))
+        for mailbox in mailboxes.configured()
+        if mailbox.inbox_url
+    ]

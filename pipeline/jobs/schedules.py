@@ -15,6 +15,8 @@ PIPELINE_SCHEDULE = "outreach pipeline"  # Schedule.name: how this module finds 
 PIPELINE_TASK = "pipeline.jobs.tasks.run_pipeline"
 FULL_PULL_SCHEDULE = "airtable full pull"  # finds deletions, which incremental pulls cannot see
 FULL_PULL_TASK = "pipeline.jobs.tasks.run_full_pull"
+SEND_SCHEDULE = "send due emails"  # every minute: emails go out at a human pace, not in the pipeline's burst
+SEND_TASK = "pipeline.jobs.tasks.run_send_due"
 INBOX_SCHEDULE = "check inbox"
 INBOX_TASK = "pipeline.jobs.tasks.run_check_inbox"
 
@@ -35,6 +37,16 @@ def ensure_pipeline_schedule(*, now: datetime | None = None) -> Outcome:
     return _ensure_repeating(
         PIPELINE_SCHEDULE, PIPELINE_TASK, settings.PIPELINE_SCHEDULE_MINUTES, first_run=now, now=now
     )
+
+
+def ensure_send_schedule(*, now: datetime | None = None) -> Outcome:
+    """Make the per-minute sending tick exist (off only with PIPELINE_SCHEDULE_MINUTES=0, as the pipeline's).
+
+    The pipeline (sync, scrape, generate, engage, push) keeps its own interval; this tick
+    sends what became due since: a window that opened, a gap that ended."""
+    now = now or timezone.now()
+    minutes = 1 if settings.PIPELINE_SCHEDULE_MINUTES else 0
+    return _ensure_repeating(SEND_SCHEDULE, SEND_TASK, minutes, first_run=now, now=now)
 
 
 def ensure_inbox_schedule(*, now: datetime | None = None) -> Outcome:

@@ -42,6 +42,7 @@ SYNC_PULL = Step(Job.SYNC_PULL, airtable.run, {"direction": "pull"})
 SCRAPE = Step(Job.SCRAPE, scrape.run)
 GENERATE = Step(Job.GENERATE, generate.run)
 ENGAGE = Step(Job.ENGAGE, engage.run)
+SEND_DUE = Step(Job.ENGAGE, engage.run_due)  # the per-minute tick: what is due, as each mailbox's gap ends
 SYNC_PUSH = Step(Job.SYNC_PUSH, airtable.run, {"direction": "push"})
 CHECK_INBOX = Step(Job.CHECK_INBOX, inbox.run)
 
@@ -163,3 +164,8 @@ def run_engage(*, limit: int | None = None, lead_ids: list[int] | None = None) -
 def run_check_inbox(*, limit: int | None = None) -> dict:
     """Read every inbox (replies, bounces, auto-replies, complaints, unsubscribes), then push the outcomes."""
     return check_inbox_then_push(limit=limit).as_dict()
+
+
+def run_send_due() -> dict:
+    """Every minute: send the emails that are due (windows, gaps, caps), then push what it marked."""
+    return engage_then_push(engage_step=SEND_DUE).as_dict()

@@ -2,6 +2,7 @@
 
 import logging
 import re
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -330,9 +331,11 @@ def test_skipping_costs_a_constant_number_of_queries_per_batch(smtp, settings, c
 @pytest.mark.parametrize("count", [5, 50])
 def test_sending_costs_three_queries_per_email(smtp, settings, count, django_assert_max_num_queries):
     make_leads(count)
-    # One batch (16, as above) + the empty last batch, once: release abandoned claims; per email:
-    # pending -> sending, then SAVEPOINT, email sent, lead contacted, RELEASE.
-    with django_assert_max_num_queries(1 + 16 * 2 + 5 * count):
+    # Once per run: the mailbox's state row, release abandoned claims, its health (3 queries);
+    # per batch (16 + the empty last, as above), the mailbox's room (2) and, when it took emails,
+    # its warm-up day (2) and last send (1); per email: pending -> sending, then SAVEPOINT,
+    # email sent, lead contacted, RELEASE.
+    with django_assert_max_num_queries(5 + 16 * 2 + 2 * 2 + 3 + 5 * count):
         assert engage.run().succeeded == count
 
 
@@ -372,9 +375,9 @@ def test_a_claim_released_before_its_worker_sends_it_is_not_sent_by_that_worker(
     from pipeline.summary import Tally
 
     make_lead()
-    batch = claims.claim(cursor=0, size=10, lead_ids=None, taken=set(), now=timezone.now(), dry_run=False, planned=0)
+    batch = claims.claim(cursor=0, size=10, lead_ids=None, taken=set(), now=timezone.now(), dry_run=False, planned={})
     OutboundEmail.objects.filter(pk=batch.emails[0].pk).delete()  # what the next run's release does
     tally = Tally(stage="engage", dry_run=False)
-    stage._send_batch(batch, tally, now=timezone.now())
+    stage._send_batch(batch, stage._Run(tally=tally, now=timezone.now(), started=time.monotonic()))
     assert (tally.succeeded, tally.failed) == (0, 0)
     assert smtp.received == []

@@ -44,7 +44,10 @@ def test_zero_hours_removes_the_full_pull_schedule_and_leaves_the_pipeline_one(s
     settings.AIRTABLE_FULL_PULL_HOURS = 0
     assert schedules.ensure_full_pull_schedule().action == "removed"
     assert schedules.ensure_full_pull_schedule().action == "off"
-    assert list(Schedule.objects.values_list("name", flat=True)) == [schedules.PIPELINE_SCHEDULE]
+    assert set(Schedule.objects.values_list("name", flat=True)) == {
+        schedules.PIPELINE_SCHEDULE,
+        schedules.SEND_SCHEDULE,
+    }
 
 
 def test_the_scheduled_task_pulls_every_record_and_archives_deleted_ones(settings, tmp_path):

@@ -92,3 +92,14 @@ def test_the_interval_comes_from_the_environment(tmp_path):
         timeout=60,
     )
     assert result.stdout.splitlines()[-1] == "7"
+
+
+def test_the_sending_tick_runs_every_minute_beside_the_pipeline(settings):
+    """Emails leave at a human pace: a per-minute tick sends what became due, while the pipeline keeps its interval."""
+    settings.PIPELINE_SCHEDULE_MINUTES = 30
+    assert schedules.ensure_send_schedule().action == "created"
+    assert schedules.ensure_send_schedule().action == "unchanged"
+    tick = Schedule.objects.get(name=schedules.SEND_SCHEDULE)
+    assert (tick.func, tick.minutes) == ("pipeline.jobs.tasks.run_send_due", 1)
+    settings.PIPELINE_SCHEDULE_MINUTES = 0
+    assert schedules.ensure_send_schedule().action == "removed"
