@@ -169,6 +169,7 @@ def _by_mailbox(emails: list[dict], answers: list[dict], period: Period) -> dict
             "bounce_rate": rate(outcomes["bounced_hard"], count),
             "complaint_rate": rate(outcomes["complained"], count),
             "paused": limits[name].paused,
+            "pause_reason": limits[name].pause_reason,
         }
     return blocks
 

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from django.utils import timezone
 
+from leads.models import MailboxState
 from tests.report import dataset
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +132,14 @@ def test_every_count_links_to_a_list_of_exactly_that_many_rows(staff):
         assert response.context_data["cl"].result_count == number, href
 
 
+def test_a_paused_mailbox_says_so_and_why(staff, settings):
+    MailboxState.objects.create(name="default", paused_at=timezone.now(), pause_reason="complaints 4 of the last 1000")
+    page = staff.get("/admin/").content.decode()
+    assert re.search(
+        r'<th scope="row">default</th>.*?<span class="paused">paused</span>.*?complaints 4 of the last 1000', page, re.S
+    )
+
+
 def test_the_model_list_stays_in_the_sidebar_and_under_all_models(page):
     assert 'id="nav-sidebar"' in page
     assert 'id="all-models"' in page
@@ -146,5 +155,5 @@ def test_the_page_takes_a_fixed_number_of_queries(staff, django_assert_num_queri
         staff.get("/admin/?days=7")
 
 
-# The session, the user, and the report's eight.
-QUERIES = 10
+# The session, the user, and the report's nine.
+QUERIES = 11
