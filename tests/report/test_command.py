@@ -107,3 +107,16 @@ def test_each_configured_mailbox_shows_todays_cap_with_warm_up_and_whether_it_pa
         "beta": (5, False, ""),  # warm-up 2 + 2 x 3 days = 8, over its cap of 5
     }
     assert boxes["alpha"]["sent_today"] == 1
+
+
+def test_deferred_is_what_the_last_engage_run_deferred_per_reason(smtp, settings, capsys):
+    settings.OUTREACH_APPROVAL = "first"
+    make_lead(message_subject="Hi", message_body="A message.", message_source="ai")
+    make_lead(message_subject="Hi", message_body="Another.", message_source="ai")
+    call_command("engage", "--json")
+    assert json.loads(capsys.readouterr().out)["deferred_by"] == {"awaiting_approval": 2}
+    call_command("report", "--json")
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["deferred"], figures["deferred_total"]) == ({"awaiting_approval": 2}, 2)
+    assert figures["review_queue"] == 2
+    assert smtp.received == []

@@ -7,7 +7,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from leads.models import Lead
+from leads.models import Lead, MailboxState
 from tests.browser import chromium_page, screenshot
 from tests.builders import make_email, make_inbound, make_lead
 from tests.report import dataset
@@ -76,9 +76,14 @@ def test_the_chart_takes_the_dark_themes_colours(login):
         screenshot(page, "dashboard-dark")
 
 
-def test_a_busy_month_on_the_dashboard(login):
-    """A month of sending (the picture in the README: DOCS_SCREENSHOTS=1 writes docs/admin-dashboard.png)."""
+def test_a_busy_month_on_the_dashboard(login, settings):
+    """A month of sending from two mailboxes, one paused (the picture in the README:
+    DOCS_SCREENSHOTS=1 writes docs/admin-dashboard.png)."""
     now = timezone.now()
+    settings.OUTREACH_MAILBOXES = ["default", "second"]
+    box = {"from_email": "Ann <ann@example.com>", "email_url": "", "inbox_url": "", "daily_cap": 40}
+    settings.MAILBOX_SETTINGS = {"default": box, "second": {**box, "daily_cap": 25}}
+    MailboxState.objects.create(name="second", paused_at=now, pause_reason="hard bounces 6 of the last 100 sends")
     dataset.build(now)
     sources = ("ai", "ai", "fallback", "manual")
     kinds = ("reply", "auto_reply", "reply", "bounce_hard", "bounce_soft", "unsubscribe", "reply")
@@ -97,6 +102,7 @@ def test_a_busy_month_on_the_dashboard(login):
     with chromium_page() as page:
         login(page)
         assert page.locator("#by-source tr.rate-ai").is_visible()
+        assert page.locator("#mailboxes .paused").inner_text() == "paused"
         path = screenshot(page, "dashboard")
         if os.environ.get("DOCS_SCREENSHOTS"):
             DOCS.mkdir(exist_ok=True)
