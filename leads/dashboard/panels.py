@@ -22,11 +22,11 @@ def context(report: Report) -> dict[str, Any]:
             report.by_day, label=f"Emails sent and answers received per day, last {report.days} days"
         ),
         "by_source": [
-            _rate_row(MessageSource(source).label, block, since, "message_source__exact", source, source)
+            _rate_row(MessageSource(source).label, source, block, since, field="message_source__exact")
             for source, block in report.by_source.items()
         ],
         "by_touch": [
-            _rate_row(f"Touch {touch}", block, since, "touch", touch, touch) for touch, block in report.by_touch.items()
+            _rate_row(f"Touch {touch}", touch, block, since, field="touch") for touch, block in report.by_touch.items()
         ],
         "mailboxes": _mailboxes(report, since),
         "waiting": _waiting(report, since),
@@ -108,15 +108,15 @@ def _days(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
-def _rate_row(label: str, block: dict, since: datetime, email_lookup: str, value: object, key: str) -> dict:
-    answer_lookup = {"touch": "email__touch", "message_source__exact": "email__message_source__exact"}[email_lookup]
+def _rate_row(label: str, key: str, block: dict, since: datetime, *, field: str) -> dict[str, Any]:
+    """One row of a reply-rate table: the emails sent are filtered on `field`, their replies on `email__<field>`."""
     return {
         "label": label,
         "key": key,
         "sent": block["sent"],
-        "sent_url": links.sent(since, **{email_lookup: value}),
+        "sent_url": links.sent(since, **{field: key}),
         "replied": block["replied"],
-        "replied_url": links.answers(since, InboundKind.REPLY, **{answer_lookup: value}),
+        "replied_url": links.answers(since, InboundKind.REPLY, **{f"email__{field}": key}),
         "rate": _percent(block["replied"], block["sent"]),
         "bar": chart.rate_bar(block["reply_rate"]),
     }

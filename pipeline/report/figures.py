@@ -63,7 +63,7 @@ def run(*, days: int = 30, now: datetime | None = None) -> Report:
     emails = queries.emails(period)
     answers = queries.inbound(period)
     engage_run = queries.last_engage_run()
-    outcomes = _outcomes(row for row in answers)
+    outcomes = _outcomes(answers)
     return Report(
         days=period.days,
         since=period.since.isoformat(),
