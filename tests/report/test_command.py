@@ -9,6 +9,7 @@ from django.utils import timezone
 from leads.models import MailboxState
 from pipeline import report
 from tests.builders import make_email, make_inbound, make_lead
+from tests.processes import django_env, manage
 from tests.report import dataset
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +121,15 @@ def test_deferred_is_what_the_last_engage_run_deferred_per_reason(smtp, settings
     assert (figures["deferred"], figures["deferred_total"]) == ({"awaiting_approval": 2}, 2)
     assert figures["review_queue"] == 2
     assert smtp.received == []
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_real_command_prints_one_json_object_or_one_line_on_stderr():
+    dataset.build(timezone.now())
+    result = manage("report", "--json", env=django_env(LOG_LEVEL="ERROR"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["sent"] == dataset.EXPECTED["sent"]
+    refused = manage("report", "--days", "0", env=django_env(LOG_LEVEL="ERROR"))
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr.strip().splitlines() == ["CommandError: --days must be 1 or more"]
