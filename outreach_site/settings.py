@@ -274,6 +274,8 @@ OUTREACH_RECONTACT_DAYS = _number("OUTREACH_RECONTACT_DAYS", default=90, minimum
 OUTREACH_EXCLUDED_STATUSES = _csv("OUTREACH_EXCLUDED_STATUSES", "Do Not Contact,Unsubscribed,Bounced,Replied")
 OUTREACH_EXCLUDED_CONFIDENCE = _csv("OUTREACH_EXCLUDED_CONFIDENCE", "")
 OUTREACH_CHECK_DELIVERABILITY = _bool("OUTREACH_CHECK_DELIVERABILITY", default=False)
+# The DNS server those checks ask, host:port; empty: the system's resolver.
+OUTREACH_DNS_SERVER = env.str("OUTREACH_DNS_SERVER", default="")
 # first: a person approves each lead's first email in the admin; all: every email; none: nothing waits.
 OUTREACH_APPROVAL = _choice("OUTREACH_APPROVAL", default="first", choices=("first", "all", "none"))
 OUTREACH_BATCH_SIZE = _number("OUTREACH_BATCH_SIZE", default=200, minimum=1, maximum=10_000)

@@ -10,7 +10,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
-from leads.models import Lead, LeadStatus, Suppression, SuppressionReason
+from leads.models import Lead, LeadStatus, Suppression, SuppressionReason, address_key
 from outreach_site.logs import mask_email
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def suppress(address: str, *, reason: str = SuppressionReason.DO_NOT_CONTACT, so
     batch, so no row with the address is emailed after this returns.
     """
     address = address.strip()
-    try:  # insert, and let the case-insensitive unique constraint answer
+    try:  # insert, and let the unique constraint on the canonical key answer
         with transaction.atomic():
             Suppression.objects.create(address=address, reason=reason, source=source)
     except IntegrityError:
@@ -50,23 +50,19 @@ def suppress(address: str, *, reason: str = SuppressionReason.DO_NOT_CONTACT, so
 def suppress_many(addresses: list[str], *, reason: str = SuppressionReason.DO_NOT_CONTACT, source: str = "") -> int:
     """Put many addresses on the list in one insert, and mark their leads as `suppress` does; returns how many
     were new."""
-    wanted: dict[str, str] = {}  # lower-cased -> as first written
+    wanted: dict[str, str] = {}  # canonical key -> as first written
     for address in addresses:
         if address.strip():
-            wanted.setdefault(address.strip().lower(), address.strip())
-    known = set(
-        Suppression.objects.annotate(address_ci=Lower("address"))
-        .filter(address_ci__in=wanted)
-        .values_list("address_ci", flat=True)
-    )
+            wanted.setdefault(address_key(address), address.strip())
+    known = set(Suppression.objects.filter(address_key__in=wanted).values_list("address_key", flat=True))
     new = [
-        Suppression(address=address, reason=reason, source=source)
+        Suppression(address=address, address_key=key, reason=reason, source=source)
         for key, address in wanted.items()
         if key not in known
     ]
     # ignore_conflicts: an address added by someone else meanwhile is already where it should be.
     Suppression.objects.bulk_create(new, ignore_conflicts=True)
-    mark_leads(list(wanted), reason=reason)
+    mark_leads(list(wanted.values()), reason=reason)
     logger.info("addresses suppressed", extra={"count": len(new), "reason": reason, "source": source})
     return len(new)
 

@@ -1,18 +1,34 @@
 """The suppression list, with the bounce, complaint or unsubscribe message each entry came from."""
 
+from django import forms
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.html import format_html
 
-from leads.models import InboundKind, InboundMessage, Suppression
+from leads.models import InboundKind, InboundMessage, Suppression, address_key
 
 _FROM_INBOX = [InboundKind.BOUNCE_HARD, InboundKind.BOUNCE_SOFT, InboundKind.COMPLAINT, InboundKind.UNSUBSCRIBE]
 
 
+class SuppressionForm(forms.ModelForm):
+    class Meta:
+        model = Suppression
+        fields = ["address", "reason", "source"]
+
+    def clean_address(self) -> str:
+        """One row per person: another spelling of a listed address (case, Unicode or punycode domain) is refused."""
+        address = self.cleaned_data["address"].strip()
+        others = Suppression.objects.filter(address_key=address_key(address)).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError("This address is on the suppression list already.")
+        return address
+
+
 @admin.register(Suppression)
 class SuppressionAdmin(admin.ModelAdmin):
+    form = SuppressionForm
     list_display = ["address", "reason", "source", "report", "created_at"]
     list_filter = ["reason", "source"]
     search_fields = ["address"]

@@ -10,7 +10,7 @@ from leads.models.lead import Lead, LeadStatus, MessageSource, SkipLog, SkipReas
 from leads.models.mailboxes import MailboxState
 from leads.models.review import MessageReview
 from leads.models.runs import Job, PipelineRun, RunOutcome
-from leads.models.suppression import Suppression, SuppressionReason
+from leads.models.suppression import Suppression, SuppressionReason, address_key
 from leads.models.sync import SyncCursor
 
 __all__ = [
@@ -35,4 +35,5 @@ __all__ = [
     "Suppression",
     "SuppressionReason",
     "SyncCursor",
+    "address_key",
 ]

@@ -6,6 +6,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from leads.models.lead import Lead, MessageSource
+from leads.models.suppression import address_key
 
 
 class EmailStatus(models.TextChoices):
@@ -21,6 +22,9 @@ class OutboundEmail(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="emails")
     touch = models.PositiveSmallIntegerField(default=1, help_text="1 = first contact")
     recipient = models.CharField(max_length=320)
+    address_key = models.CharField(
+        max_length=320, default="", editable=False, help_text="address_key(recipient): compared."
+    )
     mailbox = models.CharField(
         max_length=64, default="default", help_text="The mailbox it left from; a lead's follow-ups leave from the same."
     )
@@ -51,6 +55,8 @@ class OutboundEmail(models.Model):
         indexes = [
             # already_contacted: emails to an address (any case) since a date.
             models.Index(Lower("recipient"), "created_at", name="outboundemail_recipient_ci"),
+            # already_contacted: emails to one address (in any spelling) since a date.
+            models.Index(fields=["address_key", "created_at"], name="outboundemail_address_key"),
             # The daily cap counts today's emails across every worker.
             models.Index(fields=["created_at"], name="outboundemail_created"),
             # Each mailbox's cap, gap and health are counted from its own emails.
@@ -79,3 +85,8 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.status})"
+
+    def save(self, *args, **kwargs) -> None:
+        # The recipient in canonical form (bulk inserts set it themselves).
+        self.address_key = address_key(self.recipient)
+        super().save(*args, **kwargs)

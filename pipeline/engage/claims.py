@@ -11,9 +11,11 @@ in the same transaction, in bulk: no query per lead.
 """
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import dns.resolver
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
@@ -21,7 +23,16 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from email_validator import EmailUndeliverableError, caching_resolver, validate_email
 
-from leads.models import EmailStatus, Lead, MessageSource, OutboundEmail, SkipLog, Stage, Suppression
+from leads.models import (
+    EmailStatus,
+    Lead,
+    MessageSource,
+    OutboundEmail,
+    SkipLog,
+    Stage,
+    Suppression,
+    address_key,
+)
 from outreach_site.logs import mask_email
 from pipeline.engage import mailboxes, rules
 from pipeline.jobs import runs
@@ -32,6 +43,8 @@ logger = logging.getLogger("pipeline.engage.stage")  # one logger for all of the
 # Key of the PostgreSQL advisory lock that serialises claims across workers.
 _CLAIM_LOCK = 0x0E_6A_6E  # "engage"
 _CLAIM_ATTEMPTS = 3
+# A retried email is due again this long after a worker took it (if that worker died before sending).
+_RETRY_LEASE = timedelta(minutes=15)
 # Large fields the engager never reads.
 _UNUSED_FIELDS = ("raw_fields", "message_grounding", "message_evidence")
 
@@ -69,6 +82,7 @@ def claim(
     dry_run: bool,
     planned: dict[str, int],
     zones: set[str] | None = None,
+    undeliverable: Mapping[str, str] | None = None,
 ) -> Batch:
     """The next batch after lead id `cursor` among leads in the open `zones`, decided; unless a dry
     run, its claims and skips written.
@@ -76,11 +90,13 @@ def claim(
     `taken` (addresses emailed in this run) grows by the batch's; `planned` is how many emails
     a dry run has counted so far per mailbox, as they are not in the database. A real run's
     batch comes back empty with `exhausted` set when no mailbox may take an email now.
+    `undeliverable` (domain -> why) comes from `check_domains`, called before: no DNS inside a transaction.
     """
+    undeliverable = undeliverable or {}
     if dry_run:
         plan = mailboxes.plan(now, planned=planned)
         leads = _next_leads(cursor, size, lead_ids, zones, lock=False)
-        return _decide_batch(leads, plan, taken=taken, now=now)
+        return _decide_batch(leads, plan, taken=taken, now=now, undeliverable=undeliverable)
     for attempt in range(1, _CLAIM_ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -90,7 +106,7 @@ def claim(
                 if plan.exhausted:
                     return Batch(leads=[], exhausted=plan.exhausted, next_due=plan.next_due())
                 leads = _next_leads(cursor, size, lead_ids, zones, lock=True)
-                batch = _decide_batch(leads, plan, taken=claimed, now=now)
+                batch = _decide_batch(leads, plan, taken=claimed, now=now, undeliverable=undeliverable)
                 _write_claims(batch, now=now)
                 mailboxes.record_claims(plan.used, now=now)
         except IntegrityError:
@@ -102,6 +118,30 @@ def claim(
         taken.update(claimed)
         return batch
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def claim_retries(*, now: datetime, size: int) -> Batch:
+    """Emails due again after a 4xx answer, each from its own mailbox while it has room; one short transaction.
+
+    Each is leased (retry_at moves on) so that a worker dying with it leaves it due again later; one
+    whose address was suppressed meanwhile is failed instead."""
+    with transaction.atomic():
+        _serialise_claims()
+        due = OutboundEmail.objects.filter(status=EmailStatus.PENDING, retry_at__lte=now)
+        suppressed = Suppression.objects.filter(address_key=OuterRef("address_key"))
+        due.filter(Exists(suppressed)).update(status=EmailStatus.FAILED, retry_at=None, error="suppressed before retry")
+        plan = mailboxes.plan(now)
+        chosen = []
+        for email in due.order_by("retry_at", "id")[:size]:
+            mailbox, reason = plan.take(mailbox=email.mailbox)
+            if not reason:
+                chosen.append(email)
+        if not chosen:
+            return Batch(leads=[])
+        OutboundEmail.objects.filter(pk__in=[email.pk for email in chosen]).update(retry_at=now + _RETRY_LEASE)
+        mailboxes.record_claims(plan.used, now=now)
+    leads = list(Lead.objects.filter(pk__in=[email.lead_id for email in chosen]).defer(*_UNUSED_FIELDS))
+    return Batch(leads=leads, emails=chosen)
 
 
 def _serialise_claims() -> None:
@@ -119,12 +159,14 @@ def _next_leads(cursor: int, size: int, lead_ids, zones: set[str] | None, *, loc
     return list(leads[:size])
 
 
-def _decide_batch(leads: list[Lead], plan: mailboxes.Plan, *, taken: set[str], now: datetime) -> Batch:
+def _decide_batch(
+    leads: list[Lead], plan: mailboxes.Plan, *, taken: set[str], now: datetime, undeliverable: Mapping[str, str]
+) -> Batch:
     batch = Batch(leads=leads)
     if not leads:
         return batch
     addresses = {lead.pk: rules.read_address(lead.email) for lead in leads}
-    context = _context(addresses.values(), taken=taken, now=now)
+    context = _context(addresses.values(), taken=taken, now=now, undeliverable=undeliverable)
     approval = settings.OUTREACH_APPROVAL
     for lead in leads:
         decision = rules.decide(lead, context, address=addresses[lead.pk])
@@ -146,22 +188,21 @@ def _decide_batch(leads: list[Lead], plan: mailboxes.Plan, *, taken: set[str], n
     return batch
 
 
-def _context(addresses, *, taken: set[str], now: datetime) -> rules.Context:
+def _context(addresses, *, taken: set[str], now: datetime, undeliverable: Mapping[str, str]) -> rules.Context:
     """What the rules need for a batch, in three queries whatever its size."""
     keys = set().union(*(address.keys for address in addresses))
     suppressed = {
         key: f"{reason} {created:%Y-%m-%d}"
-        for key, reason, created in Suppression.objects.annotate(key=Lower("address"))
-        .filter(key__in=keys)
-        .values_list("key", "reason", "created_at")
+        for key, reason, created in Suppression.objects.filter(address_key__in=keys).values_list(
+            "address_key", "reason", "created_at"
+        )
     }
     since = now - timedelta(days=settings.OUTREACH_RECONTACT_DAYS)
     contacted_on = {}
     emailed = (
-        OutboundEmail.objects.annotate(key=Lower("recipient"))
-        .filter(key__in=keys, created_at__gte=since)
+        OutboundEmail.objects.filter(address_key__in=keys, created_at__gte=since)
         .exclude(status=EmailStatus.FAILED)  # refused by the server: the person was not contacted
-        .values_list("key", "created_at")
+        .values_list("address_key", "created_at")
     )
     for key, created in emailed:
         contacted_on[key] = max(contacted_on.get(key, created.date()), timezone.localdate(created))
@@ -180,22 +221,44 @@ def _context(addresses, *, taken: set[str], now: datetime) -> rules.Context:
         suppressed=suppressed,
         contacted_on=contacted_on,
         taken=taken,
-        undeliverable=_undeliverable({address.domain for address in addresses if address.normalized}),
+        undeliverable=undeliverable,
     )
 
 
-def _undeliverable(domains: set[str]) -> dict[str, str]:
-    """Domain -> why it takes no email, by DNS, only with OUTREACH_CHECK_DELIVERABILITY."""
-    if not settings.OUTREACH_CHECK_DELIVERABILITY or not domains:
-        return {}
-    resolver = caching_resolver(timeout=5)
-    found = {}
+def check_domains(*, cursor: int, size: int, lead_ids, zones: set[str] | None, cache: dict[str, str]) -> None:
+    """Before the claim, outside any transaction: ask DNS about the domains of the next batch that `cache`
+    (domain -> why it takes no email, "" when it does) does not know yet; only with
+    OUTREACH_CHECK_DELIVERABILITY. A slow resolver then holds no lock that others wait on."""
+    if not settings.OUTREACH_CHECK_DELIVERABILITY:
+        return
+    emails = in_zones(eligible(lead_ids), zones).filter(pk__gt=cursor).order_by("pk").values_list("email", flat=True)
+    domains = {rules.read_address(email).domain for email in emails[:size]} - {""} - cache.keys()
+    if not domains:
+        return
+    resolver = _resolver()
     for domain in sorted(domains):
         try:  # a DNS timeout is not a verdict: email-validator lets the address through
             validate_email(f"postmaster@{domain}", check_deliverability=True, dns_resolver=resolver)
         except EmailUndeliverableError as err:
-            found[domain] = str(err)[:500]
-    return found
+            cache[domain] = str(err)[:500]
+        else:
+            cache[domain] = ""
+
+
+def undeliverable(cache: Mapping[str, str]) -> dict[str, str]:
+    """The domains of `cache` that take no email."""
+    return {domain: why for domain, why in cache.items() if why}
+
+
+def _resolver():
+    """email-validator's caching resolver, on OUTREACH_DNS_SERVER (host:port) when set, else the system's."""
+    if not settings.OUTREACH_DNS_SERVER:
+        return caching_resolver(timeout=5)
+    host, _, port = settings.OUTREACH_DNS_SERVER.rpartition(":")
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [host or settings.OUTREACH_DNS_SERVER]
+    resolver.port = int(port) if host else 53
+    return caching_resolver(timeout=5, dns_resolver=resolver)
 
 
 def _message_for(lead: Lead) -> Message:
@@ -234,6 +297,7 @@ def _write_claims(batch: Batch, *, now: datetime) -> None:
                 mailbox=batch.mailboxes[lead_id],
                 created_at=now,
                 recipient=batch.decisions[lead_id].address,
+                address_key=address_key(batch.decisions[lead_id].address),
                 subject=message.subject[:255],
                 body=message.body,
                 message_source=message.source,

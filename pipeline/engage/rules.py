@@ -30,7 +30,7 @@ from typing import Literal, Protocol
 
 from email_validator import EmailNotValidError, validate_email
 
-from leads.models import SkipReason
+from leads.models import SkipReason, address_key
 
 # Statuses a team writes by hand for a lead already emailed (compared case-folded).
 _CONTACTED_STATUSES = frozenset({"contacted", "messaged", "emailed", "sent"})
@@ -80,8 +80,10 @@ class Address:
 
     @property
     def keys(self) -> frozenset[str]:
-        """Lower-cased forms to compare with suppressions and past recipients."""
-        return frozenset(key for key in (self.text.lower(), self.normalized.lower()) if key)
+        """Forms to compare with suppressions and past recipients: the canonical key (`address_key`), and
+        the lower-cased text that lead rows are looked up by."""
+        canonical = address_key(self.normalized or self.text) if self.text else ""
+        return frozenset(key for key in (canonical, self.text.lower(), self.normalized.lower()) if key)
 
     @property
     def domain(self) -> str:

@@ -44,6 +44,16 @@ class SendError(ServiceError):
         super().__init__(message, cause=cause, permanent=permanent)
         self.maybe_delivered = maybe_delivered
         self.smtp_code = smtp_code  # the server's answer, when it answered with a refusal
+        self.recipient_refused = False  # the refusal was of the recipient's address (RCPT)
+
+    @property
+    def temporary(self) -> bool:
+        """Nothing was delivered and a later try may succeed: a 4xx answer, or a connection already gone."""
+        if self.maybe_delivered:
+            return False
+        if self.smtp_code is not None:
+            return 400 <= self.smtp_code < 500
+        return self.cause == SendCause.DISCONNECTED
 
 
 def _server(mailbox: Mailbox | None = None) -> str:
@@ -155,18 +165,38 @@ def build_message(
     )
 
 
+def is_open(connection: BaseEmailBackend) -> bool:
+    """False when the SMTP connection was closed under us (smtplib closes it on a 421 answer); other
+    backends have no connection to lose."""
+    smtp = getattr(connection, "connection", None)
+    if smtp is None:
+        return not hasattr(connection, "connection")  # Django's SMTP backend before open(): closed
+    return getattr(smtp, "sock", None) is not None
+
+
+def _answer(code: int, text: bytes | str) -> str:
+    text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    return redact(f"{code} {' '.join(text.split())}")[:200]
+
+
 def send(message: EmailMessage, connection: BaseEmailBackend) -> None:
-    """Hand one message to the open connection; raises SendError."""
+    """Hand one message to the open connection; raises SendError.
+
+    A 4xx answer (`temporary`) means "try later": nothing was delivered. A 5xx answer to the
+    recipient (`recipient_refused` and `permanent`) means the address takes no email."""
     try:
         count = connection.send_messages([message])
     except smtplib.SMTPRecipientsRefused as exc:
-        codes = sorted({code for code, _ in exc.recipients.values()})
-        raise SendError(
-            f"The SMTP server refused the recipient ({', '.join(map(str, codes))})",
+        answers = sorted(exc.recipients.values())
+        codes = sorted({code for code, _ in answers})
+        error = SendError(
+            f"The SMTP server refused the recipient: {_answer(*answers[-1])}",
             cause=SendCause.REFUSED,
             permanent=all(code >= 500 for code in codes),
             smtp_code=max(codes),
-        ) from exc
+        )
+        error.recipient_refused = True
+        raise error from exc
     except smtplib.SMTPResponseException as exc:  # a refusal of the sender or of the message itself
         raise SendError(
             f"The SMTP server refused the message: {_reason(exc)}",
@@ -175,10 +205,13 @@ def send(message: EmailMessage, connection: BaseEmailBackend) -> None:
             smtp_code=exc.smtp_code,
         ) from exc
     except smtplib.SMTPServerDisconnected as exc:
+        # "please run connect() first": the connection was gone before this message began, so the
+        # server never saw it; otherwise it broke during the handover and the server may have it.
+        never_sent = "connect() first" in str(exc)
         raise SendError(
             f"The SMTP server {_server()} closed the connection: {_reason(exc)}",
             cause=SendCause.DISCONNECTED,
-            maybe_delivered=True,
+            maybe_delivered=not never_sent,
         ) from exc
     except (smtplib.SMTPException, OSError) as exc:  # TimeoutError is an OSError
         raise SendError(

@@ -23,11 +23,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from leads.models import EmailStatus, Lead, LeadStatus, OutboundEmail, Stage
+from leads.models import EmailStatus, Lead, LeadStatus, OutboundEmail, Stage, SuppressionReason
 from outreach_site.logs import mask_email
 from pipeline import mailboxes as config
+from pipeline import suppression
 from pipeline.engage import claims, mailboxes, rules, schedule, sending, unsubscribe
 from pipeline.progress import NO_PROGRESS, Progress
 from pipeline.summary import StageSummary, Tally
@@ -38,6 +40,10 @@ logger = logging.getLogger(__name__)
 # belongs to a process that died, and its leads may be decided again. (If the worker
 # was only slow, the conditional UPDATE pending -> sending stops it from sending.)
 _ABANDONED_AFTER = timedelta(minutes=15)
+# A 4xx answer ("try later", greylisting) is tried again: 3 attempts over about seven hours, then `failed`.
+MAX_ATTEMPTS = 3
+RETRY_DELAYS = (timedelta(hours=1), timedelta(hours=6))
+RETRY = "retry"  # _send_one's outcome for an email that goes out on a later run
 
 
 def run(
@@ -61,6 +67,9 @@ def run(
         states = mailboxes.ensure_states()
         _release_abandoned(now)
         mailboxes.pause_unhealthy(states, now=now)
+        retries = claims.claim_retries(now=now, size=settings.OUTREACH_BATCH_SIZE)
+        if retries.emails:
+            _send_batch(retries, run)
     win = schedule.window(settings.OUTREACH_SEND_WINDOW, settings.OUTREACH_SEND_DAYS)
     zones = None if win.always else _open_zones(lead_ids, win, now)
     if progress is not NO_PROGRESS:
@@ -73,7 +82,9 @@ def run(
             if limit is None
             else min(settings.OUTREACH_BATCH_SIZE, limit - tally.processed)
         )
+        claims.check_domains(cursor=cursor, size=size, lead_ids=lead_ids, zones=zones, cache=run.domains)
         batch = claims.claim(
+            undeliverable=claims.undeliverable(run.domains),
             cursor=cursor,
             size=size,
             lead_ids=lead_ids,
@@ -97,7 +108,7 @@ def run(
     if zones is not None:
         _count_outside_window(run, lead_ids, zones, win, limit)
     tally.extra["touches"] = {"1": tally.succeeded}
-    tally.extra["deferred_by"] = dict(sorted(run.deferred_by.items()))
+    tally.extra["deferred_by"] = {str(reason): count for reason, count in sorted(run.deferred_by.items())}
     return tally.summary()
 
 
@@ -126,6 +137,7 @@ class _Run:
     started: float  # time.monotonic() at the start: the run's clock is `now` plus the time since
     planned: Counter = field(default_factory=Counter)  # mailbox -> emails a dry run would send
     deferred_by: Counter = field(default_factory=Counter)  # DeferReason -> leads
+    domains: dict[str, str] = field(default_factory=dict)  # domain -> why it takes no email ("": it does)
 
     def clock(self) -> datetime:
         return self.now + timedelta(seconds=time.monotonic() - self.started)
@@ -176,8 +188,9 @@ def _count_outside_window(run: _Run, lead_ids, zones: set[str], win: schedule.Wi
 
 
 def _release_abandoned(now: datetime) -> None:
+    # A pending email after a 4xx answer (attempts > 0) is not abandoned: it waits for its retry.
     released, _ = OutboundEmail.objects.filter(
-        status=EmailStatus.PENDING, created_at__lt=now - _ABANDONED_AFTER
+        status=EmailStatus.PENDING, attempts=0, created_at__lt=now - _ABANDONED_AFTER
     ).delete()
     if released:
         logger.warning("abandoned claims released", extra={"stage": "engage", "count": released})
@@ -261,12 +274,13 @@ def _send_from(mailbox, emails: list[OutboundEmail], leads: dict[int, Lead], run
                 outcome = _send_one(email, leads[email.lead_id], connection, mailbox=mailbox, run=run)
                 if outcome == EmailStatus.SENT:
                     run.tally.succeeded += 1
-                elif outcome is not None:
+                elif outcome not in (None, RETRY):
                     run.tally.failed += 1
                 if outcome is not None and gap:  # the gap starts from this send
                     mailboxes.record_send(mailbox.name, sent_at=run.clock(), sent=outcome == EmailStatus.SENT)
                 sent_any = sent_any or outcome == EmailStatus.SENT
-                if outcome == EmailStatus.SENDING:  # connection lost mid-message: a fresh one for the rest
+                # Lost mid-message, or closed by the server (smtplib closes on a 421): a fresh one for the rest.
+                if pending and (outcome == EmailStatus.SENDING or not sending.is_open(connection)):
                     connection.close()
                     connection = sending.open_connection(mailbox)
         finally:
@@ -288,7 +302,7 @@ def _send_one(email: OutboundEmail, lead: Lead, connection, *, mailbox, run: _Ru
     now = run.now
     message_id = sending.new_message_id(mailbox.from_email)
     claimed = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.PENDING)
-    if not claimed.update(status=EmailStatus.SENDING, message_id=message_id):
+    if not claimed.update(status=EmailStatus.SENDING, message_id=message_id, attempts=F("attempts") + 1):
         return None
     link = unsubscribe.link(email.pk)
     body = sending.compose_body(email.body, unsubscribe_url=link)
@@ -304,13 +318,7 @@ def _send_one(email: OutboundEmail, lead: Lead, connection, *, mailbox, run: _Ru
     try:
         sending.send(message, connection)
     except sending.SendError as err:
-        # Maybe delivered: stays `sending` for a person to check; otherwise refused: `failed`.
-        status = EmailStatus.SENDING if err.maybe_delivered else EmailStatus.FAILED
-        OutboundEmail.objects.filter(pk=email.pk).update(
-            status=status, error=str(err)[:500], body=body, smtp_code=err.smtp_code
-        )
-        logger.warning("email failed", extra={**facts, "cause": err.cause, "error": str(err), "status": status})
-        return status
+        return _record_failure(email, err, body=body, facts=facts, now=now)
     with transaction.atomic():
         OutboundEmail.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=run.clock(), body=body)
         Lead.objects.filter(pk=lead.pk).update(
@@ -326,3 +334,24 @@ def _send_one(email: OutboundEmail, lead: Lead, connection, *, mailbox, run: _Ru
         )
     logger.info("email sent", extra={**facts, "message_source": email.message_source, "message_id": message_id})
     return EmailStatus.SENT
+
+
+def _record_failure(email: OutboundEmail, err: sending.SendError, *, body: str, facts: dict, now: datetime) -> str:
+    """The email's status after a failed handover: pending again (a 4xx: later), sending (maybe delivered:
+    a person checks), or failed (refused, or out of attempts); a 5xx to the recipient suppresses the address."""
+    rows = OutboundEmail.objects.filter(pk=email.pk)
+    attempts = email.attempts + 1
+    if err.temporary and attempts < MAX_ATTEMPTS:
+        # Nothing was delivered: the same row (lead, touch) goes out on a later run, so still exactly once.
+        retry_at = now + RETRY_DELAYS[attempts - 1]
+        rows.update(
+            status=EmailStatus.PENDING, error=str(err)[:500], smtp_code=err.smtp_code, retry_at=retry_at, message_id=""
+        )
+        logger.warning("email deferred", extra={**facts, "cause": err.cause, "error": str(err), "attempts": attempts})
+        return RETRY
+    status = EmailStatus.SENDING if err.maybe_delivered else EmailStatus.FAILED
+    rows.update(status=status, error=str(err)[:500], body=body, smtp_code=err.smtp_code, retry_at=None)
+    logger.warning("email failed", extra={**facts, "cause": err.cause, "error": str(err), "status": status})
+    if err.recipient_refused and err.permanent:  # 550 5.1.1: no row with this address is tried again
+        suppression.suppress(email.recipient, reason=SuppressionReason.BOUNCED, source="smtp")
+    return status

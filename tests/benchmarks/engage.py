@@ -2,6 +2,11 @@
 runs into a local aiosmtpd server. Prints leads/s, emails/s and database queries, which
 grow by a constant per batch (dry run) and per email (real run), not per skipped lead.
 
+Then the human pace: one tick (10 mailboxes, cap 50, gap 60-240 s, 09:00-17:00 in 40 zones)
+over 1,000 and 10,000 eligible leads, its time and queries (a constant per mailbox, whatever
+the number of leads); and a simulated day (2 mailboxes, gap 1-2 s, 200 leads in 40 zones,
+the clock passed as `now=`): the smallest gap seen and the sends outside a lead's window.
+
 Run with `make bench-engage`. Uses its own SQLite file under var/ (or DATABASE_URL if set).
 """
 
@@ -23,7 +28,9 @@ SIZES = (1_000, 10_000)
 DRY_RUN_LIMIT_SECONDS = 10.0  # over 10,000 leads, on SQLite
 EMAILS_PER_SECOND_FLOOR = 100.0  # over 10,000 leads, into the local server
 # Queries of one batch's claim on SQLite (see the dry-run line), for the per-email figure.
-_PER_BATCH = 9
+_PER_BATCH = 14
+TICK_LIMIT_SECONDS = 1.0  # one tick over 10,000 eligible leads in 10 mailboxes, on SQLite
+MONDAY = (2026, 12, 7)  # a Monday, no clock change anywhere near
 
 
 def _say(line: str) -> None:
@@ -78,7 +85,13 @@ def _fill(count: int) -> None:
         rows.append(Lead(airtable_id=f"recBench{n:09d}", message_approved_at=approved, **fields))
     Lead.objects.bulk_create(rows, batch_size=1000)
     Suppression.objects.bulk_create(
-        [Suppression(address=f"person{n}@company{n % 997}.example") for n in range(6, count, 20)], batch_size=1000
+        [
+            Suppression(
+                address=f"person{n}@company{n % 997}.example", address_key=f"person{n}@company{n % 997}.example"
+            )
+            for n in range(6, count, 20)
+        ],
+        batch_size=1000,
     )
 
 
@@ -129,12 +142,138 @@ def _serve_smtp(port: int) -> None:
         _say(str(len(smtp.received)))
 
 
+def _zones(count: int = 40) -> list[str]:
+    """`count` IANA zones spread around the world (every few of the Region/City names), the same each run."""
+    from zoneinfo import available_timezones
+
+    names = sorted(
+        name
+        for name in available_timezones()
+        if name.split("/")[0] in {"Africa", "America", "Asia", "Australia", "Europe", "Pacific"}
+    )
+    step = len(names) // count
+    return names[::step][:count]
+
+
+def _fill_eligible(count: int, zones: list[str]) -> None:
+    from django.utils import timezone
+
+    from leads.models import Lead, MailboxState, OutboundEmail, SkipLog, Suppression
+
+    for model in (SkipLog, OutboundEmail, Lead, Suppression, MailboxState):
+        model.objects.all().delete()
+    approved = timezone.now()
+    Lead.objects.bulk_create(
+        [
+            Lead(
+                airtable_id=f"recPace{n:09d}",
+                email=f"lead{n}@firm{n}.example",
+                name=f"Lead {n}",
+                time_zone=zones[n % len(zones)],
+                message_approved_at=approved,
+            )
+            for n in range(count)
+        ],
+        batch_size=1000,
+    )
+
+
+def _mailbox_settings(settings, count: int, *, cap: int, email_url: str) -> None:
+    names = [f"box{n}" for n in range(count)]
+    settings.OUTREACH_MAILBOXES = names
+    settings.MAILBOX_SETTINGS = {
+        name: {"from_email": f"{name} <{name}@example.com>", "email_url": email_url, "inbox_url": "", "daily_cap": cap}
+        for name in names
+    }
+
+
+def _tick_rows(failures: list[str]) -> None:
+    """One tick of the per-minute schedule: 10 mailboxes, each sends its one due email; the rest waits."""
+    from datetime import UTC, datetime
+
+    from django.conf import settings
+    from django.db import connection
+
+    from pipeline import engage
+
+    settings.OUTREACH_SEND_WINDOW, settings.OUTREACH_SEND_DAYS = "09:00-17:00", "mon-fri"
+    settings.OUTREACH_SEND_GAP_SECONDS = (60.0, 240.0)
+    zones = _zones()
+    now = datetime(*MONDAY, 12, 0, tzinfo=UTC)
+    with _smtp_server() as (port, received_count):
+        _mailbox_settings(settings, 10, cap=50, email_url=f"smtp://127.0.0.1:{port}")
+        for count in SIZES:
+            _fill_eligible(count, zones)
+            counter = QueryCounter()
+            with connection.execute_wrapper(counter):
+                started = time.perf_counter()
+                summary = engage.run(now=now)
+                seconds = time.perf_counter() - started
+            _say(
+                f"tick     {count:>6} leads, 10 mailboxes, 40 zones: {seconds:6.3f} s, {counter.count} queries "
+                f"({counter.count / 10:.1f} per mailbox), sent {summary.succeeded}, "
+                f"deferred {summary.extra['deferred_by']}"
+            )
+            if count == 10_000 and connection.vendor == "sqlite" and seconds >= TICK_LIMIT_SECONDS:
+                failures.append(f"one tick over 10,000 leads took {seconds:.2f} s (limit {TICK_LIMIT_SECONDS:g} s)")
+        received_count()
+
+
+def _simulated_day(failures: list[str]) -> None:
+    """A day of ticks on a simulated clock: every send must be inside its lead's window, every gap kept."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.conf import settings
+
+    from leads.models import MailboxState, OutboundEmail
+    from pipeline import engage
+    from pipeline.engage import schedule
+
+    settings.OUTREACH_SEND_WINDOW, settings.OUTREACH_SEND_DAYS = "09:00-17:00", "mon-fri"
+    settings.OUTREACH_SEND_GAP_SECONDS = (1.0, 2.0)
+    settings.EMAIL_TIMEOUT = 10
+    _mailbox_settings(settings, 2, cap=100, email_url="memorymail://")
+    zones = _zones()
+    _fill_eligible(200, zones)
+    start = datetime(*MONDAY, 0, 0, tzinfo=UTC)
+    now, end, ticks = start, start + timedelta(days=1), 0
+    started = time.perf_counter()
+    while now < end:
+        engage.run(now=now)
+        ticks += 1
+        # The next tick: when a mailbox's gap ends, else a minute later (the cluster's schedule).
+        due = [s.next_send_at for s in MailboxState.objects.all() if s.next_send_at and s.next_send_at > now]
+        now = min([*due, now + timedelta(minutes=1)])
+    seconds = time.perf_counter() - started
+    win = schedule.window(settings.OUTREACH_SEND_WINDOW, settings.OUTREACH_SEND_DAYS)
+    sent = list(OutboundEmail.objects.filter(status="sent").select_related("lead").order_by("sent_at"))
+    outside = sum(
+        1 for email in sent if not win.is_open(email.sent_at, schedule.lead_zone(email.lead.time_zone, "UTC"))
+    )
+    gaps = []
+    for name in settings.OUTREACH_MAILBOXES:
+        times = [email.sent_at for email in sent if email.mailbox == name]
+        gaps += [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:], strict=False)]
+    smallest = min(gaps) if gaps else float("nan")
+    _say(
+        f"simulated day, 2 mailboxes, gap 1-2 s, 200 leads in 40 zones: {len(sent)} sent in {ticks} ticks "
+        f"({seconds:.1f} s), smallest gap {smallest:.3f} s, sends outside a window {outside}"
+    )
+    if outside:
+        failures.append(f"{outside} sends outside their lead's window")
+    if gaps and smallest < 1.0:
+        failures.append(f"a gap of {smallest:.3f} s (minimum 1 s)")
+
+
 def main() -> int:
     _setup_django()
     from django.conf import settings
     from django.db import connection
 
     settings.OUTREACH_DAILY_CAP = 1_000_000
+    # The first rows measure deciding and sending alone: no window, no gap (the pace rows follow).
+    settings.OUTREACH_SEND_WINDOW = ""
+    settings.OUTREACH_SEND_GAP_SECONDS = (0.0, 0.0)
     batch = settings.OUTREACH_BATCH_SIZE
     _say(f"engage benchmark on {connection.vendor}, batch size {batch}")
     failures = []
@@ -165,6 +304,8 @@ def main() -> int:
             failures.append(f"the server received {received} emails, the engager counted {sent}")
         if count == 10_000 and sent / seconds < EMAILS_PER_SECOND_FLOOR:
             failures.append(f"{sent / seconds:.0f} emails/s at {count} leads (floor {EMAILS_PER_SECOND_FLOOR:g})")
+    _tick_rows(failures)
+    _simulated_day(failures)
     for failure in failures:
         _say(f"FAIL: {failure}")
     return 1 if failures else 0

@@ -11,33 +11,10 @@ from leads.models import EmailStatus, MailboxState, OutboundEmail
 from pipeline import engage
 from pipeline.engage import mailboxes
 from tests.builders import make_lead, make_leads
-from tests.fakes.smtp import FakeSMTP
 
 pytestmark = pytest.mark.django_db
 
 MONDAY_10_UTC = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def two_mailboxes(settings):
-    """Mailboxes `alpha` and `beta`, each on its own real SMTP server, cap 3 each."""
-    with FakeSMTP() as alpha, FakeSMTP() as beta:
-        settings.OUTREACH_MAILBOXES = ["alpha", "beta"]
-        settings.MAILBOX_SETTINGS = {
-            "alpha": {
-                "from_email": "Ann <ann@alpha.example>",
-                "email_url": alpha.email_url(),
-                "inbox_url": "",
-                "daily_cap": 3,
-            },
-            "beta": {
-                "from_email": "Bob <bob@beta.example>",
-                "email_url": beta.email_url(),
-                "inbox_url": "",
-                "daily_cap": 3,
-            },
-        }
-        yield {"alpha": alpha, "beta": beta}
 
 
 def test_each_mailbox_sends_from_its_own_server_up_to_its_own_cap(two_mailboxes):

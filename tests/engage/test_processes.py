@@ -136,3 +136,33 @@ def test_a_worker_killed_in_the_middle_of_a_send_sends_nothing_twice_and_loses_n
     client.force_login(User.objects.create_superuser("reviewer", "reviewer@example.com", "pw"))
     page = client.get("/admin/leads/outboundemail/", {"stuck": "yes"})
     assert list(page.context["cl"].result_list) == [in_flight]
+
+
+@pytest.mark.postgres
+def test_three_engagers_over_two_mailboxes_keep_each_cap_and_gap_and_send_each_lead_once():
+    make_leads(20)
+    with FakeSMTP() as alpha, FakeSMTP() as beta:
+        env = django_env(
+            OUTREACH_MAILBOXES="alpha,beta",
+            MAILBOX_ALPHA_FROM="Ann <ann@alpha.example>",
+            MAILBOX_ALPHA_EMAIL_URL=alpha.email_url(),
+            MAILBOX_ALPHA_DAILY_CAP="3",
+            MAILBOX_BETA_FROM="Bob <bob@beta.example>",
+            MAILBOX_BETA_EMAIL_URL=beta.email_url(),
+            MAILBOX_BETA_DAILY_CAP="3",
+            OUTREACH_SEND_GAP_SECONDS="1",
+            LOG_LEVEL="WARNING",
+        )
+        rounds = []
+        for _ in range(5):  # three engagers at once, again and again, until both caps are spent
+            rounds.append(sum(summary["succeeded"] for summary in _engage_at_once(3, env)))
+            time.sleep(1.1)
+        received = alpha.recipients + beta.recipients
+    assert max(rounds) <= 2, rounds  # at most one email per mailbox while its gap runs, whatever the workers
+    assert (len(alpha.received), len(beta.received)) == (3, 3)
+    assert Counter(received).most_common(1)[0][1] == 1
+    for name in ("alpha", "beta"):
+        sent = sorted(
+            OutboundEmail.objects.filter(mailbox=name, status=EmailStatus.SENT).values_list("sent_at", flat=True)
+        )
+        assert all(later - earlier >= timedelta(seconds=1) for earlier, later in zip(sent, sent[1:], strict=False))

@@ -66,7 +66,7 @@ def test_a_refused_recipient_is_a_permanent_error_without_the_address(settings):
         with pytest.raises(sending.SendError) as caught:
             sending.send(_message(to="gone@acme.example"), connection)
         connection.close()
-    assert str(caught.value) == "The SMTP server refused the recipient (550)"
+    assert str(caught.value) == "The SMTP server refused the recipient: 550 5.1.1 Mailbox unavailable"
     assert caught.value.permanent
     assert not caught.value.maybe_delivered
 

@@ -294,7 +294,7 @@ def test_a_refused_recipient_is_failed_and_not_retried(settings):
         assert (summary.succeeded, summary.failed) == (1, 1)
         email = gone.emails.get()
         assert email.status == EmailStatus.FAILED
-        assert email.error == "The SMTP server refused the recipient (550)"
+        assert email.error == "The SMTP server refused the recipient: 550 5.1.1 Mailbox unavailable"
         assert engage.run().processed == 0
         assert smtp.recipients == ["here@acme.example"]
 

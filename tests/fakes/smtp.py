@@ -1,6 +1,8 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1:<free port> that records what it receives.
 
-Faults are switched on in the server: `refuse` recipients with a 550, or `hang`
+Faults are switched on in the server: `refuse` recipients with a 550, `greylist`
+them with a 451 (`greylist[address] = n` answers 451 n times, then accepts; -1: always),
+answer a recipient with `421` and close the connection (`close_on`), or `hang`
 on DATA (the client waits with the message half handed over, as when a server
 stalls or the network drops).
 """
@@ -43,7 +45,18 @@ class _Handler:
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.lower() in self.server.refuse:
+        key = address.lower()
+        with self.server.lock:
+            self.server.rcpt_attempts.append(key)
+            remaining = self.server.greylist.get(key, 0)
+            if remaining > 0:
+                self.server.greylist[key] = remaining - 1
+        if key in self.server.close_on:
+            self.server.close_on.discard(key)  # once: the next connection is served as usual
+            return "421 4.3.2 Service shutting down, closing connection"
+        if remaining:
+            return "451 4.7.1 Greylisted, try again later"
+        if key in self.server.refuse:
             return "550 5.1.1 Mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -67,6 +80,9 @@ class FakeSMTP:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.refuse = {address.lower() for address in refuse}
+        self.greylist: dict[str, int] = {}
+        self.close_on: set[str] = set()
+        self.rcpt_attempts: list[str] = []  # every RCPT TO, accepted or not, lower-cased
         self.hang = hang
         self.received: list[Received] = []
         self.connections = 0
