@@ -138,6 +138,8 @@ def _mailboxes(report: Report, since: datetime) -> list[dict[str, Any]]:
                 "bounce_url": links.answers(since, InboundKind.BOUNCE_HARD, email__mailbox=name),
                 "complaint_rate_text": _percent(box["complained"], box["sent"]),
                 "complaint_url": links.answers(since, InboundKind.COMPLAINT, email__mailbox=name),
+                # A configured mailbox has its page in the admin (Mailboxes), where a paused one is resumed.
+                "mailbox_url": None if box["paused"] is None else links.changelist("mailboxstate", name=name),
             }
         )
     return rows

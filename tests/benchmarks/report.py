@@ -105,13 +105,13 @@ FROM generate_series(1, $leads) AS n
 _EMAILS_SQL = """
 INSERT INTO leads_outboundemail (
     lead_id, touch, recipient, mailbox, subject, body, message_source, status, message_id, provider_message_id,
-    error, attempts, created_at, sent_at
+    error, attempts, address_key, created_at, sent_at
 )
 SELECT
     lead.id, touch, lead.email, 'box' || (lead.id % 4), 'A quick idea', 'Hello, a message.',
     (ARRAY['ai', 'fallback', 'manual'])[lead.id % 3 + 1],
     CASE WHEN (lead.id + touch) % 50 = 0 THEN 'failed' ELSE 'sent' END,
-    '<bench' || lead.id || '-' || touch || '@outreach.example>', '', '', 1,
+    '<bench' || lead.id || '-' || touch || '@outreach.example>', '', '', 1, lower(lead.email),
     sent, CASE WHEN (lead.id + touch) % 50 = 0 THEN NULL ELSE sent END
 FROM leads_lead AS lead,
     generate_series(1, 2) AS touch,

@@ -132,12 +132,17 @@ def test_every_count_links_to_a_list_of_exactly_that_many_rows(staff):
         assert response.context_data["cl"].result_count == number, href
 
 
-def test_a_paused_mailbox_says_so_and_why(staff, settings):
+def test_a_paused_mailbox_says_so_and_why_and_links_to_where_it_is_resumed(staff):
     MailboxState.objects.create(name="default", paused_at=timezone.now(), pause_reason="complaints 4 of the last 1000")
     page = staff.get("/admin/").content.decode()
+    mailbox = "/admin/leads/mailboxstate/?name=default"
     assert re.search(
-        r'<th scope="row">default</th>.*?<span class="paused">paused</span>.*?complaints 4 of the last 1000', page, re.S
+        rf'<th scope="row"><a href="{re.escape(mailbox)}">default</a></th>'
+        rf'.*?<a class="paused" href="{re.escape(mailbox)}">paused</a>.*?complaints 4 of the last 1000',
+        page,
+        re.S,
     )
+    assert staff.get(mailbox).context_data["cl"].result_count == 1
 
 
 def test_the_model_list_stays_in_the_sidebar_and_under_all_models(page):
