@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint format lock migrate demo smoke bench-airtable bench-generate bench-scrape bench-engage bench-health bench-inbox clean
+.PHONY: run test test-fast lint format lock migrate demo smoke bench-airtable bench-generate bench-scrape bench-engage bench-health bench-inbox bench-report clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -83,6 +83,11 @@ bench-health: $(STAMP)
 ## 10,000 messages behind Dovecot: check_inbox messages/s, a second run with nothing new, classify_email over the corpus.
 bench-inbox: $(STAMP)
 	$(PY) -m tests.benchmarks.inbox
+
+## 100,000 leads, 200,000 emails and 200,000 inbound messages in PostgreSQL (DATABASE_URL's server, a database
+## of its own): report --json and the admin dashboard, timed, with their query counts.
+bench-report: $(STAMP)
+	$(PY) -m tests.benchmarks.report
 
 clean:
 	rm -rf $(VENV) var

@@ -81,7 +81,7 @@ if LOG_FORMAT not in {"text", "json"}:
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "leads.apps.OutreachAdminConfig",  # django.contrib.admin, its index the dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

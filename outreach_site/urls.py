@@ -6,10 +6,6 @@ from django.views.generic import RedirectView
 from leads import views as leads_views
 from outreach_site import health
 
-admin.site.site_header = "Outreach pipeline"
-admin.site.site_title = "Outreach pipeline"
-admin.site.index_title = "Leads, messages and skip reasons"
-
 urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),

@@ -1,7 +1,8 @@
 """The pipeline's jobs: one package per stage or outside service, each with its `run()`.
 
 airtable/ (sync), scrape/, generate/, engage/, inbox/ (replies, bounces and the rest
-of what comes back) and jobs/ (tasks, schedules, run records); management/ holds thin
+of what comes back), report/ (the figures of `manage.py report` and the admin's
+dashboard, read only) and jobs/ (tasks, schedules, run records); management/ holds thin
 commands over them. No stage package imports another: the task layer runs them in
 order. What two stages share lives here: errors.py (the service errors' root),
 summary.py (what a run reports), progress.py, message.py (the Message type and the

@@ -2,7 +2,9 @@
 
 import itertools
 
-from leads.models import Lead
+from django.utils import timezone
+
+from leads.models import InboundMessage, Lead, OutboundEmail
 
 _sequence = itertools.count(1)
 
@@ -30,3 +32,36 @@ def make_lead(**overrides) -> Lead:
 def make_leads(count: int, **overrides) -> list[Lead]:
     """`count` saved leads in one bulk insert."""
     return Lead.objects.bulk_create([Lead(**lead_fields(**overrides)) for _ in range(count)])
+
+
+def make_email(lead: Lead, **overrides):
+    """A sent email to `lead` (touch 1 from the `default` mailbox, an AI message, sent now) unless overridden."""
+    n = next(_sequence)
+    fields = {
+        "touch": 1,
+        "recipient": lead.email,
+        "mailbox": "default",
+        "subject": f"A quick idea {n}",
+        "body": "Hello",
+        "message_source": "ai",
+        "status": "sent",
+        "message_id": f"<test{n}@outreach.example>",
+        "sent_at": timezone.now(),
+    }
+    fields.update(overrides)
+    return OutboundEmail.objects.create(lead=lead, **fields)
+
+
+def make_inbound(kind: str, email=None, **overrides):
+    """An inbound message of `kind` answering `email` (and its lead), received now unless overridden."""
+    n = next(_sequence)
+    fields = {
+        "mailbox": "default",
+        "message_id": f"<inbound{n}@mail.example>",
+        "kind": kind,
+        "email": email,
+        "lead": email.lead if email else None,
+        "received_at": timezone.now(),
+    }
+    fields.update(overrides)
+    return InboundMessage.objects.create(**fields)

@@ -1,5 +1,7 @@
 """The layout newcomers rely on: one package per stage, each with its `run()`, no stage
-importing another (the task layer runs them in order), and no models in pipeline/."""
+importing another (the task layer runs them in order), and no models in pipeline/.
+`report/` is no stage: it reads what every stage wrote (and the engager's cap for today),
+and no stage reads it."""
 
 import ast
 import importlib
@@ -8,10 +10,11 @@ from pathlib import Path
 import pytest
 
 PIPELINE = Path(__file__).resolve().parent.parent / "pipeline"
+NOT_STAGES = {"jobs", "management", "migrations", "report"}
 STAGES = sorted(
     path.name
     for path in PIPELINE.iterdir()
-    if path.is_dir() and (path / "__init__.py").exists() and path.name not in {"jobs", "management", "migrations"}
+    if path.is_dir() and (path / "__init__.py").exists() and path.name not in NOT_STAGES
 )
 
 
@@ -43,6 +46,16 @@ def test_no_stage_imports_another_stage(stage):
     for path in (PIPELINE / stage).rglob("*.py"):
         crossing = {name for name in _imported_modules(path) if any(name.startswith(other) for other in others)}
         assert not crossing, f"{path.relative_to(PIPELINE.parent)} imports {sorted(crossing)}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_stage_reads_the_report(stage):
+    for path in (PIPELINE / stage).rglob("*.py"):
+        assert not any(name.startswith("pipeline.report") for name in _imported_modules(path)), path
+
+
+def test_the_report_hands_on_its_run():
+    assert callable(importlib.import_module("pipeline.report").run)
 
 
 def test_shared_modules_import_no_stage():

@@ -22,8 +22,18 @@ class StuckSendingFilter(admin.SimpleListFilter):
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "recipient", "lead", "touch", "status", "message_source", "subject", "sent_at"]
-    list_filter = [StuckSendingFilter, "status", "message_source", "touch"]
+    list_display = [
+        "created_at",
+        "recipient",
+        "lead",
+        "touch",
+        "mailbox",
+        "status",
+        "message_source",
+        "subject",
+        "sent_at",
+    ]
+    list_filter = [StuckSendingFilter, "status", "message_source", "touch", "mailbox"]
     search_fields = ["recipient", "subject", "lead__name", "lead__company_name"]
     list_select_related = ["lead"]
     date_hierarchy = "created_at"

@@ -29,7 +29,8 @@ def lead_link(lead_id: int | None, label: object) -> str:
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "kind", "mailbox", "lead_column", "sender", "subject", "status", "detail"]
-    list_filter = ["kind", "mailbox", "stop_reason"]
+    # The dashboard's answers per touch, message source and sending mailbox link to these.
+    list_filter = ["kind", "mailbox", "stop_reason", "email__touch", "email__message_source", "email__mailbox"]
     search_fields = ["sender", "address", "subject", "message_id", "lead__name", "lead__email"]
     list_select_related = ["lead"]
     date_hierarchy = "received_at"

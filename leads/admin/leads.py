@@ -14,7 +14,7 @@ from leads.admin import evidence, sequence
 from leads.admin.inbound import ConversationMixin
 from leads.admin.inlines import OutboundEmailInline, SkipLogInline
 from leads.admin.review import REVIEW_ACTIONS, MessageBodyField
-from leads.models import Lead, SkipLog
+from leads.models import EmailStatus, Lead, OutboundEmail, SkipLog
 from pipeline import engage, review, suppression
 from pipeline.airtable import edits
 from pipeline.jobs import tasks
@@ -67,6 +67,22 @@ class ArchivedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ContactedFilter(admin.SimpleListFilter):
+    title = "emailed"
+    parameter_name = "contacted"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "At least one email sent"), ("no", "Never emailed")]
+
+    def queryset(self, request, queryset):
+        sent = Exists(OutboundEmail.objects.filter(lead=OuterRef("pk"), status=EmailStatus.SENT))
+        if self.value() == "yes":
+            return queryset.filter(sent)
+        if self.value() == "no":
+            return queryset.exclude(sent)
+        return queryset
+
+
 class ApprovedFilter(admin.SimpleListFilter):
     title = "message approved"
     parameter_name = "approved"
@@ -104,6 +120,8 @@ class LeadAdmin(ConversationMixin, admin.ModelAdmin):
         "message_source",
         HasMessageFilter,
         ApprovedFilter,
+        ContactedFilter,
+        "sequence_stop_reason",
         SkippedFilter,
         "skip_reason",
         "pending_push",

@@ -61,6 +61,17 @@ class OutboundEmail(models.Model):
             models.Index(fields=["created_at"], name="outboundemail_created"),
             # Each mailbox's cap, gap and health are counted from its own emails.
             models.Index(fields=["mailbox", "created_at"], name="outboundemail_mailbox_created"),
+            # The report counts the period's sent emails per touch, source, mailbox and day from this index alone.
+            models.Index(
+                fields=["sent_at"],
+                include=["touch", "message_source", "mailbox"],
+                condition=Q(status=EmailStatus.SENT),
+                name="outboundemail_sent_report",
+            ),
+            # The report's funnel: leads whose first email went out (one row each).
+            models.Index(
+                fields=["lead"], condition=Q(touch=1, status=EmailStatus.SENT), name="outboundemail_first_sent"
+            ),
         ]
         constraints = [
             # Neither a crash nor a second worker can email a lead twice at one touch.

@@ -71,6 +71,8 @@ class InboundMessage(models.Model):
             models.Index(Lower("address"), "kind", name="inbound_address_kind"),
             # A lead's page shows its conversation in order.
             models.Index(fields=["lead", "received_at"], name="inbound_lead_received"),
+            # The report counts the period's messages per kind and day, and joins the emails they answer.
+            models.Index(fields=["received_at"], include=["kind", "email"], name="inbound_received_report"),
         ]
         constraints = [
             # The same mail read twice, or by two workers at once, has its effect once.

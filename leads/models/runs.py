@@ -36,6 +36,9 @@ class PipelineRun(models.Model):
     skipped = models.JSONField(default=dict, blank=True, help_text="Reason code -> count.")
     deferred = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    # The stage's own keys of its summary (engage: "touches", "deferred_by", "stopped"; generate:
+    # "grounding"), so the report can say what waited at the last run without running it again.
+    extra = models.JSONField(default=dict, blank=True, help_text="The stage's own summary keys.")
     error = models.TextField(blank=True)
 
     class Meta:

@@ -46,5 +46,6 @@ def record(job: Job, stage_run: Callable[[], StageSummary], *, dry_run: bool = F
         skipped=dict(summary.skipped),
         deferred=summary.deferred,
         failed=summary.failed,
+        extra=dict(summary.extra),
     )
     return summary
