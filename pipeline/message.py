@@ -16,6 +16,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from leads.models import MessageSource
+from pipeline import outbound_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,11 @@ def _first_name(name: str) -> str:
     return first if len(first) > 1 and first.isalpha() else ""
 
 
+def _checked(text: str) -> str:
+    """A field the template quotes, or '' when it would fail the output check (a link, an address, markup)."""
+    return text if outbound_check.passes(text) else ""
+
+
 def sender_name() -> str:
     """The name emails are signed with: OUTREACH_FROM_EMAIL's display name, else its address."""
     name, address = parseaddr(settings.OUTREACH_FROM_EMAIL)
@@ -56,8 +62,8 @@ def fallback(*, name: object = "", job_title: object = "", company: object = "")
     """Subject and body of the fallback email for a lead with these (possibly empty) fields."""
     context = {
         "first_name": _first_name(_clean(name)),
-        "job_title": _clean(job_title)[:80],
-        "company": _clean(company)[:80],
+        "job_title": _checked(_clean(job_title)[:80]),
+        "company": _checked(_clean(company)[:80]),
         "offer": _clean(settings.OUTREACH_OFFER),
         "sender": sender_name(),
     }

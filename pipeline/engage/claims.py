@@ -23,7 +23,7 @@ from email_validator import EmailUndeliverableError, caching_resolver, validate_
 
 from leads.models import EmailStatus, Lead, MessageSource, OutboundEmail, SkipLog, Stage, Suppression
 from outreach_site.logs import mask_email
-from pipeline.engage import rules
+from pipeline.engage import rules, screening
 from pipeline.jobs import runs
 from pipeline.message import Message, fallback_for
 
@@ -43,6 +43,7 @@ class Batch:
     deferred: dict[int, str] = field(default_factory=dict)  # lead id -> DeferReason, for leads held back
     messages: dict[int, Message] = field(default_factory=dict)  # lead id -> message, for leads to email
     emails: list[OutboundEmail] = field(default_factory=list)  # the pending claims (real runs)
+    refused: dict[int, str] = field(default_factory=dict)  # lead id -> why its message failed the output check
 
 
 def eligible(lead_ids: list[int] | None):
@@ -114,12 +115,17 @@ def _decide_batch(leads: list[Lead], *, taken: set[str], now: datetime, dry_run:
         if rules.awaits_approval(lead.message_approved_at, mode=approval, touch=1):
             batch.deferred[lead.pk] = rules.DeferReason.AWAITING_APPROVAL
             continue
+        message = _message_for(lead)
+        if refused := screening.refusal(lead, message):  # not sent, whoever wrote it: a person must change it
+            batch.deferred[lead.pk] = rules.DeferReason.AWAITING_APPROVAL
+            batch.refused[lead.pk] = refused
+            continue
         if remaining <= 0:
             batch.deferred[lead.pk] = rules.DeferReason.DAILY_CAP
             continue
         remaining -= 1
         taken.update(addresses[lead.pk].keys)
-        batch.messages[lead.pk] = _message_for(lead)
+        batch.messages[lead.pk] = message
     return batch
 
 
@@ -224,6 +230,7 @@ def _write_claims(batch: Batch, *, now: datetime) -> None:
         ]
     )
     SkipLog.objects.bulk_create(logs)
+    screening.record(batch.refused, batch.leads, run=run)
     Lead.objects.bulk_update(changed, fields=["skip_reason", "pending_push", "updated_at"])
 
 

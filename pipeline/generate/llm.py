@@ -52,6 +52,10 @@ class LLMCause(StrEnum):
     # Never raised here: the generator's reason for a fallback when a draft failed the
     # grounding check twice (grounding.py).
     UNGROUNDED = "ungrounded"
+    # Never raised here either: an answer the output check refused (a foreign link or
+    # address, markup, unsubscribe wording, a header line), e.g. a website's injected
+    # instructions obeyed (pipeline/outbound_check.py).
+    UNSAFE = "unsafe"
 
 
 # Causes after which no other call in the batch can do better; the stage stops calling.
