@@ -45,6 +45,13 @@ def _no_approval_unless_asked(settings):
     settings.OUTREACH_APPROVAL = "none"
 
 
+@pytest.fixture(autouse=True)
+def _local_links_allowed(settings):
+    """The tests send to loopback mail servers with a loopback SITE_URL; tests/test_site_links.py
+    checks the refusal with this off."""
+    settings.OUTREACH_ALLOW_LOCAL_LINKS = True
+
+
 @pytest.fixture
 def smtp(settings):
     """A real SMTP server on loopback, with Django's email settings pointed at it."""

@@ -50,6 +50,8 @@ def django_env(**overrides: str) -> dict[str, str]:
         "PYTHONPATH": str(PROJECT_DIR),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "OUTREACH_APPROVAL": "none",
+        # Loopback servers, loopback links: the tests' SITE_URL is local on purpose.
+        "OUTREACH_ALLOW_LOCAL_LINKS": "true",
     }
     env.update(overrides)
     return env

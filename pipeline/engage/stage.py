@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from leads.models import EmailStatus, Lead, LeadStatus, OutboundEmail, Stage
 from outreach_site.logs import mask_email
-from pipeline.engage import claims, rules, sending, unsubscribe
+from pipeline.engage import claims, rules, sending, site_links, unsubscribe
 from pipeline.progress import NO_PROGRESS, Progress
 from pipeline.summary import StageSummary, Tally
 
@@ -46,12 +46,14 @@ def run(
 ) -> StageSummary:
     """Email every eligible lead that passes the rules, once; safe with several workers at a time.
 
-    Raises SendError when the email server cannot be reached (claims not yet sent are released).
+    Raises SendError when the email server cannot be reached (claims not yet sent are released),
+    ImproperlyConfigured when SITE_URL would put dead links in real email.
     """
     now = now or timezone.now()
     tally = Tally(stage=Stage.ENGAGE.value, dry_run=dry_run)
     taken: set[str] = set()  # addresses emailed (or to be, in a dry run) in this run
     if not dry_run:
+        site_links.refuse_local_links(settings.EMAIL_BACKEND)  # before any claim: dead unsubscribe links
         _release_abandoned(now)
     if progress is not NO_PROGRESS:
         total = claims.eligible(lead_ids).count()
