@@ -33,9 +33,10 @@ logger = logging.getLogger(__name__)
 # amount: on a busy machine a process wakes from its sleep tens of milliseconds
 # late, and one late request bunched with an on-time one is 6 in Airtable's
 # second. Each interval is this fraction longer than 1/rate, so 5 intervals leave
-# about 30 ms of jitter before the server sees 6 in one second (tested with two
-# CPU-bound processes beside the clients); the cost is 3% of the ceiling.
-SAFETY_MARGIN = 0.03
+# about 40 ms of jitter before the server sees 6 in one second (tested with two
+# CPU-bound processes beside the clients, and the test suite running on two more);
+# the cost is 4% of the ceiling, which `make bench-airtable` checks stays under 5%.
+SAFETY_MARGIN = 0.04
 
 
 class Pacer(Protocol):
