@@ -2,6 +2,7 @@
 
 import logging
 import re
+from urllib.parse import urlsplit
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
@@ -15,7 +16,8 @@ _SECRET_PATTERNS = [
     (re.compile(r"\bpat[A-Za-z0-9]{10,}\.[A-Za-z0-9]{10,}"), "pat***"),
     (re.compile(r"\bkey[A-Za-z0-9]{14}\b"), "key***"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}"), r"\1***"),
-    (re.compile(r"(://[^:/@\s]+:)[^@\s]+@"), r"\1***@"),
+    # The password part of a URL, also with an empty user name (`redis://:password@host`).
+    (re.compile(r"(://[^:/@\s]*:)[^@\s]+@"), r"\1***@"),
 ]
 _EMAIL_PATTERN = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
 
@@ -29,6 +31,12 @@ def mask_email(address: object) -> str:
     if not at:
         return f"{text[:1]}***"
     return f"{local[:1]}***@{domain[:80]}"
+
+
+def url_host(url: str) -> str:
+    """`host:port` of a URL (`host` without a port), never its user name or password: how a URL is shown."""
+    parts = urlsplit(url if "//" in url else f"//{url}")
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 def redact(text: str) -> str:

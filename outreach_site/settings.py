@@ -72,9 +72,15 @@ if not SECRET_KEY:
         _key_file.write_text(secrets.token_urlsafe(50))
         _key_file.chmod(0o600)
     SECRET_KEY = _key_file.read_text().strip()
+# Keys signed with before the current one (comma-separated): rotating SECRET_KEY and
+# keeping the old one here keeps the unsubscribe links already sent working.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8080").rstrip("/")
+# A loopback or plain-HTTP SITE_URL puts dead unsubscribe links in emails: the engager
+# refuses to send real email with one unless this says the links are meant to be local.
+OUTREACH_ALLOW_LOCAL_LINKS = _bool("OUTREACH_ALLOW_LOCAL_LINKS", default=False)
 LOG_FORMAT = env.str("LOG_FORMAT", default="text").strip().lower()
 if LOG_FORMAT not in {"text", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
@@ -162,7 +168,11 @@ STORAGES = {
 
 # Production hardening; each can be relaxed from the environment behind a proxy
 # that terminates TLS elsewhere.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only behind a proxy that sets it (and drops the
+# client's): otherwise any client could claim HTTPS and skip the redirect.
+TRUST_X_FORWARDED_PROTO = _bool("TRUST_X_FORWARDED_PROTO", default=False)
+if TRUST_X_FORWARDED_PROTO:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=False)
 # /health and /ready are probed over plain HTTP inside the container network.
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]

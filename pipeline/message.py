@@ -17,6 +17,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from leads.models import MessageSource
+from pipeline import outbound_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,11 @@ def _first_name(name: str) -> str:
     return first if len(first) > 1 and first.isalpha() else ""
 
 
+def _checked(text: str) -> str:
+    """A field the template quotes, or '' when it would fail the output check (a link, an address, markup)."""
+    return text if outbound_check.passes(text) else ""
+
+
 def sender_name() -> str:
     """The name emails are signed with: OUTREACH_FROM_EMAIL's display name, else its address."""
     name, address = parseaddr(settings.OUTREACH_FROM_EMAIL)
@@ -53,15 +59,20 @@ def sender_company() -> str:
     return settings.OUTREACH_POSTAL_ADDRESS.split(",")[0].strip()
 
 
-def fallback(*, name: object = "", job_title: object = "", company: object = "") -> Message:
-    """Subject and body of the fallback email for a lead with these (possibly empty) fields."""
-    context = {
+def _fields(name: object, job_title: object, company: object) -> dict:
+    """What the templates may quote of a lead, and the sender's offer and name."""
+    return {
         "first_name": _first_name(_clean(name)),
-        "job_title": _clean(job_title)[:80],
-        "company": _clean(company)[:80],
+        "job_title": _checked(_clean(job_title)[:80]),
+        "company": _checked(_clean(company)[:80]),
         "offer": _clean(settings.OUTREACH_OFFER),
         "sender": sender_name(),
     }
+
+
+def fallback(*, name: object = "", job_title: object = "", company: object = "") -> Message:
+    """Subject and body of the fallback email for a lead with these (possibly empty) fields."""
+    context = _fields(name, job_title, company)
     subject = render_to_string("pipeline/fallback_subject.txt", context).strip()
     body = render_to_string("pipeline/fallback_body.txt", context).strip() + "\n"
     return Message(subject=subject, body=body, source=MessageSource.FALLBACK)
@@ -75,15 +86,7 @@ def followup_fallback(
     Like touch 1's, it states nothing about the company beyond its name, and reads naturally
     without any field. Its subject is always touch 1's, as `Re: …`.
     """
-    context = {
-        "touch": touch,
-        "last": last,
-        "first_name": _first_name(_clean(name)),
-        "job_title": _clean(job_title)[:80],
-        "company": _clean(company)[:80],
-        "offer": _clean(settings.OUTREACH_OFFER),
-        "sender": sender_name(),
-    }
+    context = {**_fields(name, job_title, company), "touch": touch, "last": last}
     return render_to_string("pipeline/followup_body.txt", context).strip() + "\n"
 
 

@@ -54,6 +54,13 @@ def _send_at_once(settings):
     settings.OUTREACH_WARMUP_START = 0
 
 
+@pytest.fixture(autouse=True)
+def _local_links_allowed(settings):
+    """The tests send to loopback mail servers with a loopback SITE_URL; tests/test_site_links.py
+    checks the refusal with this off."""
+    settings.OUTREACH_ALLOW_LOCAL_LINKS = True
+
+
 @pytest.fixture
 def smtp(settings):
     """A real SMTP server on loopback, with Django's email settings pointed at it."""

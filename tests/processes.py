@@ -53,6 +53,8 @@ def django_env(**overrides: str) -> dict[str, str]:
         # As the `_send_at_once` fixture: no window, no gap, unless the test says so.
         "OUTREACH_SEND_WINDOW": "",
         "OUTREACH_SEND_GAP_SECONDS": "0",
+        # Loopback servers, loopback links: the tests' SITE_URL is local on purpose.
+        "OUTREACH_ALLOW_LOCAL_LINKS": "true",
     }
     env.update(overrides)
     return env

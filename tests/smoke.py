@@ -159,6 +159,7 @@ def main() -> int:
             "SECRET_KEY": "smoke-" + "x" * 50,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SITE_URL": f"http://127.0.0.1:{web_port}",
+            "OUTREACH_ALLOW_LOCAL_LINKS": "true",  # the smoke's links point at its own loopback web process
             "EMAIL_URL": smtp.email_url(),
             "AIRTABLE_API_KEY": airtable.token,
             "AIRTABLE_BASE_ID": airtable.base_id,

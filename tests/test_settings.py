@@ -18,6 +18,8 @@ PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "k" * 20 + "-production-like-secret-" + "9f3a" * 8,
     "ALLOWED_HOSTS": "outreach.example.com",
+    "SITE_URL": "https://outreach.example.com",
+    "OUTREACH_ALLOW_LOCAL_LINKS": "false",
     "SECURE_SSL_REDIRECT": "true",
     "SECURE_HSTS_SECONDS": "31536000",
     "DATABASE_URL": "sqlite:////tmp/outreach-check.sqlite3",

@@ -6,10 +6,10 @@ that raises them.
 """
 
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 import requests
 
+from outreach_site.logs import url_host
 from pipeline.errors import ServiceError
 
 
@@ -40,7 +40,7 @@ class AirtableError(ServiceError):
 
 def of_request(exc: requests.RequestException, *, endpoint_url: str, base_id: str, table_name: str) -> AirtableError:
     """The error a `requests` exception from one pyairtable call stands for (to be raised by the client)."""
-    host = urlsplit(endpoint_url).netloc
+    host = url_host(endpoint_url)  # never the user name or password an endpoint URL may carry
     if isinstance(exc, requests.HTTPError):
         return _of_answer(exc.response, base_id=base_id, table_name=table_name)
     if isinstance(exc, requests.Timeout):

@@ -110,6 +110,10 @@ class FieldMap:
         return {logical: ref for logical, ref in self.refs.items() if ref not in known}
 
 
+# Invisible characters that a copy from a web page or a chat leaves around an address.
+_AROUND_ADDRESS = "\u200b\u200c\u200d\u2060\ufeff\u00a0"
+
+
 def describe(refs: Mapping[str, str]) -> str:
     """Logical field -> ref as the settings a person would fix: `AIRTABLE_FIELD_EMAIL='E-mail', …`."""
     return ", ".join(f"{SETTINGS[logical]}={ref!r}" for logical, ref in refs.items())
@@ -124,10 +128,28 @@ def lead_fields(record_fields: Mapping[str, Any], field_map: FieldMap) -> LeadFi
         if logical == "date_messaged":
             values["date_messaged"] = parse_date(raw)
         elif logical == "email":
-            values["email"] = "".join(as_text(raw).split())  # "jane @acme.com " -> "jane@acme.com"
+            values["email"] = trimmed_address(as_text(raw))
         else:
             values[logical] = as_text(raw)
     return values
+
+
+def trimmed_address(text: str) -> str:
+    """What is around an address removed, never what is inside it.
+
+    Spaces, zero-width characters, a `mailto:` in front and a dot at the end (pasted from
+    a sentence) go; `a b@example.com` keeps its space, so the engager skips it as
+    `invalid_email` for a person to fix, rather than writing to `ab@example.com`,
+    someone else's mailbox.
+    """
+    previous = None
+    while text != previous:  # " mailto: jane@acme.com. " needs more than one round
+        previous = text
+        text = text.strip().strip(_AROUND_ADDRESS)
+        if text[:7].casefold() == "mailto:":
+            text = text[7:]
+        text = text.removesuffix(".")
+    return text
 
 
 def airtable_fields(values: Mapping[str, Any], field_map: FieldMap) -> dict[str, Any]:

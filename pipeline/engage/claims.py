@@ -35,7 +35,7 @@ from leads.models import (
     address_key,
 )
 from outreach_site.logs import mask_email
-from pipeline.engage import mailboxes, rules
+from pipeline.engage import mailboxes, rules, screening
 from pipeline.engage.stops import Stop
 from pipeline.engage.thread import Thread
 from pipeline.jobs import runs
@@ -66,6 +66,7 @@ class Batch:
     mailboxes: dict[int, str] = field(default_factory=dict)  # lead id -> the mailbox it leaves from
     exhausted: str = ""  # a DeferReason when no mailbox could take any email: the run stops claiming
     next_due: datetime | None = None  # when a mailbox waiting for its gap may send again
+    refused: dict[int, str] = field(default_factory=dict)  # lead id -> why its message failed the output check
 
 
 def in_zones(leads, zones: set[str] | None):
@@ -184,13 +185,18 @@ def _decide_batch(
         if rules.awaits_approval(lead.message_approved_at, mode=approval, touch=1):
             batch.deferred[lead.pk] = rules.DeferReason.AWAITING_APPROVAL
             continue
+        message = _message_for(lead)
+        if refused := screening.refusal(lead, message):  # not sent, whoever wrote it: a person must change it
+            batch.deferred[lead.pk] = rules.DeferReason.AWAITING_APPROVAL
+            batch.refused[lead.pk] = refused
+            continue
         mailbox, reason = plan.take()
         if reason:
             batch.deferred[lead.pk] = reason
             continue
         batch.mailboxes[lead.pk] = mailbox
         taken.update(addresses[lead.pk].keys)
-        batch.messages[lead.pk] = _message_for(lead)
+        batch.messages[lead.pk] = message
     batch.next_due = plan.next_due()
     return batch
 
@@ -314,6 +320,7 @@ def _write_claims(batch: Batch, *, now: datetime) -> None:
         ]
     )
     SkipLog.objects.bulk_create(logs)
+    screening.record(batch.refused, batch.leads, run=run)
     Lead.objects.bulk_update(changed, fields=["skip_reason", "pending_push", "updated_at"])
 
 

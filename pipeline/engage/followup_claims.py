@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from leads.models import EmailStatus, FollowUpMessage, Lead, MessageSource, OutboundEmail
-from pipeline import sequence
+from pipeline import outbound_check, sequence
 from pipeline.engage import claims, mailboxes, rules, schedule, stops, thread, watch
 from pipeline.message import Message, followup_fallback
 
@@ -143,8 +143,13 @@ def _written(lead_ids: list[int]) -> dict[tuple[int, int], FollowUpMessage]:
 
 
 def _message(lead: Lead, touch: int, found: thread.Thread, followup: FollowUpMessage | None) -> Message:
-    """The follow-up written ahead, else the touch's fallback: a missing one never holds a lead back."""
-    if followup is not None and followup.body.strip():
+    """The follow-up written ahead, else the touch's fallback: a missing one never holds a lead back,
+    nor one that fails the output check (written before the check existed, or edited since)."""
+    if (
+        followup is not None
+        and followup.body.strip()
+        and outbound_check.problem(found.subject, followup.body, website=lead.website) is None
+    ):
         return Message(found.subject, followup.body, followup.source)
     last = touch == sequence.last_touch(settings.OUTREACH_FOLLOWUP_DAYS)
     body = followup_fallback(

@@ -64,6 +64,13 @@ def _server(mailbox: Mailbox | None = None) -> str:
     return f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
 
 
+def backend_path(mailbox: Mailbox | None) -> str:
+    """The dotted path of the email backend `mailbox` sends through."""
+    if mailbox is None or not mailbox.email_url:
+        return settings.EMAIL_BACKEND
+    return Env.email_url_config(mailbox.email_url)["EMAIL_BACKEND"]
+
+
 def _connection_for(mailbox: Mailbox | None) -> BaseEmailBackend:
     """The backend of the mailbox's MAILBOX_<NAME>_EMAIL_URL, else Django's (EMAIL_URL)."""
     if mailbox is None or not mailbox.email_url:

@@ -33,7 +33,17 @@ from leads.models import EmailStatus, Lead, LeadStatus, OutboundEmail, Stage, Su
 from outreach_site.logs import mask_email
 from pipeline import mailboxes as config
 from pipeline import suppression
-from pipeline.engage import claims, followup_claims, mailboxes, rules, schedule, sending, stops, unsubscribe
+from pipeline.engage import (
+    claims,
+    followup_claims,
+    mailboxes,
+    rules,
+    schedule,
+    sending,
+    site_links,
+    stops,
+    unsubscribe,
+)
 from pipeline.engage.thread import Thread
 from pipeline.progress import NO_PROGRESS, Progress
 from pipeline.summary import StageSummary, Tally
@@ -61,13 +71,16 @@ def run(
     """Email every eligible lead that passes the rules and is due now, once; safe with several workers at a time.
 
     Leads outside their send window, or waiting for a mailbox's cap or gap, are deferred.
-    Raises SendError when the email server cannot be reached (claims not yet sent are released).
+    Raises SendError when the email server cannot be reached (claims not yet sent are released),
+    ImproperlyConfigured when SITE_URL would put dead links in real email.
     """
     now = now or timezone.now()
     tally = Tally(stage=Stage.ENGAGE.value, dry_run=dry_run)
     run = _Run(tally=tally, now=now, started=time.monotonic())
     taken: set[str] = set()  # addresses emailed (or to be, in a dry run) in this run
     if not dry_run:
+        for mailbox in config.configured():  # before any claim: dead unsubscribe links
+            site_links.refuse_local_links(sending.backend_path(mailbox))
         states = mailboxes.ensure_states()
         _release_abandoned(now)
         mailboxes.pause_unhealthy(states, now=now)

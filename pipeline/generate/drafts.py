@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from django.conf import settings
 
+from pipeline import outbound_check
 from pipeline.generate import grounding, llm, prompts
 from pipeline.generate.llm import LLMCause
 from pipeline.message import Message
@@ -100,6 +101,10 @@ def write(
     if isinstance(first, Failure):
         return first
     text, draft = first
+    # Checked before grounding, and not asked again: a page whose text made the model add a
+    # foreign link would make it do so again, and the template is safe.
+    if refused := outbound_check.problem(draft.message.subject, draft.message.body, website=lead.website):
+        return Failure(LLMCause.UNSAFE, f"the answer failed the output check: {refused}")
     sources = sources or sources_for(lead, context)
     verdict = _check(draft, sources, check_subject=check_subject)
     if not checking:
@@ -111,6 +116,8 @@ def write(
         detail = f"{verdict.problems[0]}; asked again: {second.detail}"
         return Failure(LLMCause.UNGROUNDED, detail, problems=verdict.problems)
     _, redraft = second
+    if refused := outbound_check.problem(redraft.message.subject, redraft.message.body, website=lead.website):
+        return Failure(LLMCause.UNSAFE, f"the second answer failed the output check: {refused}")
     again = _check(redraft, sources, check_subject=check_subject)
     if not again.passed:
         return Failure(LLMCause.UNGROUNDED, f"{again.problems[0]}, also after asking again", problems=again.problems)

@@ -14,13 +14,13 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx2
 import openai
 from django.conf import settings
 from openai.types.chat import ChatCompletion
 
+from outreach_site.logs import url_host
 from pipeline.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,10 @@ class LLMCause(StrEnum):
     # Never raised here: the generator's reason for a fallback when a draft failed the
     # grounding check twice (grounding.py).
     UNGROUNDED = "ungrounded"
+    # Never raised here either: an answer the output check refused (a foreign link or
+    # address, markup, unsubscribe wording, a header line), e.g. a website's injected
+    # instructions obeyed (pipeline/outbound_check.py).
+    UNSAFE = "unsafe"
 
 
 # Causes after which no other call in the batch can do better; the stage stops calling.
@@ -86,17 +90,11 @@ class _Config:
 
     @property
     def host(self) -> str:
-        return _host(self.base_url)
+        return url_host(self.base_url)
 
     @property
     def proxy_host(self) -> str:
-        return _host(self.proxy)
-
-
-def _host(url: str) -> str:
-    """`host:port` of a URL, never its user name or password."""
-    parts = urlsplit(url if "//" in url else f"//{url}")
-    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        return url_host(self.proxy)
 
 
 def _retry_after(headers: httpx2.Headers) -> float:

@@ -6,6 +6,7 @@ from contextvars import ContextVar
 from django.utils import timezone
 
 from leads.models import Job, PipelineRun, RunOutcome
+from outreach_site.logs import redact
 from pipeline.summary import StageSummary
 
 # The run being recorded, so that a stage can link what it writes (skip logs) to it.
@@ -33,7 +34,7 @@ def record(job: Job, stage_run: Callable[[], StageSummary], *, dry_run: bool = F
         PipelineRun.objects.filter(pk=run.pk).update(
             outcome=RunOutcome.FAILED,
             finished_at=timezone.now(),
-            error=(str(exc) or type(exc).__name__)[:2000],
+            error=redact(str(exc) or type(exc).__name__)[:2000],  # no URL password, key or address
         )
         raise
     finally:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leads.models import Job
+from outreach_site.logs import redact
 from pipeline import airtable, engage, generate, inbox, scrape
 from pipeline.jobs import runs
 from pipeline.progress import NO_PROGRESS, Progress
@@ -80,7 +81,7 @@ def run_steps(
         try:
             summary = run_step(step, limit=limit, dry_run=dry_run, progress=progress)
         except Exception as exc:  # noqa: BLE001 - see above: a failed stage must not stop the next one
-            error = (str(exc) or type(exc).__name__).splitlines()[0][:300]
+            error = redact(str(exc) or type(exc).__name__).splitlines()[0][:300]
             logger.warning("stage failed", extra={"stage": step.job, "error": error, "error_type": type(exc).__name__})
             totals["failed"] += 1
             items.append({"stage": step.job, "outcome": "failed", "error": error})

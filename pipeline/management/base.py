@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from leads.models import Job
+from outreach_site.logs import redact
 from pipeline import progress
 from pipeline.errors import ServiceError
 from pipeline.jobs import runs
@@ -55,7 +56,7 @@ class StageCommand(BaseCommand):
                 dry_run=dry_run,
             )
         except (ServiceError, ImproperlyConfigured) as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(redact(str(exc))) from exc  # a URL's password never reaches stderr
         finally:
             bar.finish()
         if as_json:

@@ -34,6 +34,7 @@ TITLE_SEPARATORS = (" | ", " – ", " — ", " - ", " · ", " :: ")
 GENERIC_TITLES = frozenset({"home", "homepage", "home page", "welcome", "index", "start"})
 # WHATWG: a page labelled Latin-1 or ASCII is decoded as windows-1252.
 BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+NOT_PAGE_CODECS = frozenset({"idna", "punycode", "undefined", "raw-unicode-escape", "unicode-escape"})
 CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252"}
 
 
@@ -83,7 +84,10 @@ def decode(body: bytes, content_type: str = "") -> str:
             return body.decode(encoding, errors="replace")
     declared = _known_codec(_charset_param(content_type)) or _known_codec(_meta_charset(body))
     if declared:
-        return body.decode(declared, errors="replace")
+        try:
+            return body.decode(declared, errors="replace")
+        except (LookupError, UnicodeError, ValueError):  # a codec that cannot decode bytes to text
+            pass
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -133,6 +137,10 @@ def _known_codec(label: str) -> str:
     try:
         codec = codecs.lookup(label)
     except LookupError:
+        return ""
+    # `hex`, `rot13`, `base64` are bytes-to-bytes or str-to-str codecs, and `idna`,
+    # `punycode` and `undefined` cannot decode a page: a page naming one gets detection.
+    if not codec._is_text_encoding or codec.name in NOT_PAGE_CODECS:
         return ""
     # A page that reached us as bytes without a BOM is not UTF-16, whatever its <meta> says.
     return "utf-8" if codec.name.startswith("utf-16") else codec.name

@@ -25,6 +25,7 @@ class ScrapeCause(StrEnum):
     TOO_LARGE = "too large"
     ROBOTS = "robots"  # robots.txt disallows the page
     TOO_MANY_REDIRECTS = "too many redirects"
+    BAD_PAGE = "bad page"  # anything else that went wrong with this one site: the next site still runs
 
 
 class ScrapeError(ServiceError):

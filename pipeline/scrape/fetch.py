@@ -12,10 +12,14 @@ Every failure is a `ScrapeError` whose `detail` is the short text the scraper
 writes to the SkipLog: `dns`, `timeout`, `http 404`, `blocked address`, …
 """
 
+import contextlib
+import socket
 import ssl
 import threading
 import time
 import urllib.robotparser
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urljoin
@@ -33,6 +37,10 @@ ROBOTS_MAX_BYTES = 512 * 1024
 ROBOTS_UNAVAILABLE = frozenset({ScrapeCause.TOO_MANY_REDIRECTS, ScrapeCause.SCHEME, ScrapeCause.BAD_URL})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# A body is decompressed here, this many bytes at a time, so that a small compressed
+# body (a "zip bomb") never grows in memory past SCRAPER_MAX_BYTES plus one piece.
+INFLATE_PIECE = 64 * 1024
+GZIP_CODINGS = frozenset({"gzip", "x-gzip"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +127,13 @@ class Fetcher:
         self._client.close()
 
     def fetch_html(self, url: str) -> Fetched:
-        """The HTML page at `url`, if robots.txt allows it; raises ScrapeError."""
-        fetched = self._follow(url, html_only=True, check_robots=True, max_bytes=self.max_bytes)
+        """The HTML page at `url`, if robots.txt allows it; raises ScrapeError.
+
+        SCRAPER_TIMEOUT bounds the whole fetch in wall-clock time: robots.txt, each
+        redirect, each connection, the headers and the body together.
+        """
+        deadline = time.monotonic() + self.timeout
+        fetched = self._follow(url, html_only=True, check_robots=True, max_bytes=self.max_bytes, deadline=deadline)
         if not 200 <= fetched.status < 300:
             raise ScrapeError(
                 f"{host_key(fetched.url)} answered HTTP {fetched.status}",
@@ -129,12 +142,12 @@ class Fetcher:
             )
         return fetched
 
-    def _follow(self, url: str, *, html_only: bool, check_robots: bool, max_bytes: int) -> Fetched:
+    def _follow(self, url: str, *, html_only: bool, check_robots: bool, max_bytes: int, deadline: float) -> Fetched:
         """Fetch `url`, following at most MAX_REDIRECTS redirects, each hop checked like the first."""
         for _hop in range(MAX_REDIRECTS + 1):
-            if check_robots and not self._robots_allow(url):
+            if check_robots and not self._robots_allow(url, deadline=deadline):
                 raise ScrapeError(f"robots.txt of {host_key(url)} disallows {url[:200]}", cause=ScrapeCause.ROBOTS)
-            fetched, location = self._get(url, html_only=html_only, max_bytes=max_bytes)
+            fetched, location = self._get(url, html_only=html_only, max_bytes=max_bytes, deadline=deadline)
             if location is None:
                 return fetched
             url = normalise_url(urljoin(url, location))
@@ -142,7 +155,7 @@ class Fetcher:
             f"{host_key(url)} redirected more than {MAX_REDIRECTS} times", cause=ScrapeCause.TOO_MANY_REDIRECTS
         )
 
-    def _get(self, url: str, *, html_only: bool, max_bytes: int) -> tuple[Fetched, str | None]:
+    def _get(self, url: str, *, html_only: bool, max_bytes: int, deadline: float) -> tuple[Fetched, str | None]:
         """One request to a checked address: the response, or the redirect's Location."""
         target = httpx.URL(normalise_url(url))
         host = target.raw_host.decode("ascii")
@@ -152,28 +165,46 @@ class Fetcher:
         )
         extensions = {} if netcheck.is_ip_literal(host) or target.scheme != "https" else {"sni_hostname": host}
         headers = {"Host": target.netloc.decode("ascii")}
-        deadline = time.monotonic() + self.timeout
         for index, address in enumerate(ips):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ScrapeError(f"{host} gave no answer within {self.timeout:g}s", cause=ScrapeCause.TIMEOUT)
+            watchdog = _Watchdog(remaining)
             request = self._client.build_request(
-                "GET", target.copy_with(host=str(address)), headers=headers, extensions=extensions
+                "GET",
+                target.copy_with(host=str(address)),
+                headers=headers,
+                extensions=extensions | {"trace": watchdog.trace},
+                timeout=httpx.Timeout(remaining),
             )
             try:
-                return self._send(request, url=str(target), html_only=html_only, max_bytes=max_bytes, deadline=deadline)
-            except httpx.ConnectError as exc:
-                if _is_tls_error(exc):
-                    raise ScrapeError(f"TLS with {host} failed", cause=ScrapeCause.TLS) from exc
-                if index == len(ips) - 1:
-                    raise ScrapeError(f"{host} refused the connection", cause=ScrapeCause.UNREACHABLE) from exc
-            except httpx.TimeoutException as exc:
-                raise ScrapeError(f"{host} gave no answer within {self.timeout:g}s", cause=ScrapeCause.TIMEOUT) from exc
+                return self._send(request, url=str(target), html_only=html_only, max_bytes=max_bytes, watchdog=watchdog)
             except httpx.HTTPError as exc:
-                raise ScrapeError(
-                    f"{host} broke the connection ({type(exc).__name__})", cause=ScrapeCause.BAD_RESPONSE
-                ) from exc
+                if watchdog.fired:  # the deadline cut the connection; whatever httpx says about it
+                    raise ScrapeError(
+                        f"{host} gave no answer within {self.timeout:g}s", cause=ScrapeCause.TIMEOUT
+                    ) from exc
+                self._raise_for(exc, host=host, last=index == len(ips) - 1)
+            finally:
+                watchdog.cancel()
         raise AssertionError("unreachable: checked_addresses returns at least one address")
 
+    def _raise_for(self, exc: httpx.HTTPError, *, host: str, last: bool) -> None:
+        """httpx's error as the ScrapeError the scraper logs; returns only for a refused address with others left."""
+        if isinstance(exc, httpx.ConnectError):
+            if _is_tls_error(exc):
+                raise ScrapeError(f"TLS with {host} failed", cause=ScrapeCause.TLS) from exc
+            if last:
+                raise ScrapeError(f"{host} refused the connection", cause=ScrapeCause.UNREACHABLE) from exc
+            return
+        if isinstance(exc, httpx.TimeoutException):
+            raise ScrapeError(f"{host} gave no answer within {self.timeout:g}s", cause=ScrapeCause.TIMEOUT) from exc
+        raise ScrapeError(
+            f"{host} broke the connection ({type(exc).__name__})", cause=ScrapeCause.BAD_RESPONSE
+        ) from exc
+
     def _send(
-        self, request: httpx.Request, *, url: str, html_only: bool, max_bytes: int, deadline: float
+        self, request: httpx.Request, *, url: str, html_only: bool, max_bytes: int, watchdog: "_Watchdog"
     ) -> tuple[Fetched, str | None]:
         response = self._client.send(request, stream=True)
         try:
@@ -185,33 +216,47 @@ class Fetcher:
             if html_only and content_type.split(";")[0].strip().lower() not in HTML_TYPES:
                 shown = content_type.split(";")[0].strip()[:60] or "no content type"
                 raise ScrapeError(f"{host_key(url)} sent {shown}, not HTML", cause=ScrapeCause.NOT_HTML)
-            body = self._read(response, url=url, max_bytes=max_bytes, deadline=deadline, truncate=not html_only)
+            body = self._read(response, url=url, max_bytes=max_bytes, watchdog=watchdog, truncate=not html_only)
             return Fetched(url, response.status_code, content_type, body), None
         finally:
             response.close()
 
-    def _read(self, response: httpx.Response, *, url: str, max_bytes: int, deadline: float, truncate: bool) -> bytes:
-        """The body, stopped at `max_bytes`; `deadline` stops a server that drips bytes forever."""
+    def _read(
+        self, response: httpx.Response, *, url: str, max_bytes: int, watchdog: "_Watchdog", truncate: bool
+    ) -> bytes:
+        """The decoded body, stopped at `max_bytes` decoded bytes; the watchdog stops a server that drips forever.
+
+        The body is read raw and decompressed here, piece by piece, whatever Content-Encoding
+        says (`gzip, gzip` included): httpx would inflate each compressed piece whole.
+        """
         too_large = ScrapeError(f"{host_key(url)} sent more than {max_bytes} bytes", cause=ScrapeCause.TOO_LARGE)
+        slow = ScrapeError(
+            f"{host_key(url)} took more than {self.timeout:g}s to send the page", cause=ScrapeCause.TIMEOUT
+        )
         declared = response.headers.get("content-length", "")
         if not truncate and declared.isdigit() and int(declared) > max_bytes:
             raise too_large
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > max_bytes:
-                if truncate:
-                    break
-                raise too_large
-            if time.monotonic() > deadline:
-                raise ScrapeError(
-                    f"{host_key(url)} took more than {self.timeout:g}s to send the page", cause=ScrapeCause.TIMEOUT
-                )
+        try:
+            for chunk in _decoded(response.iter_raw(), _codings(response, url=url)):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > max_bytes:
+                    if truncate:
+                        break
+                    raise too_large
+                if watchdog.fired:
+                    raise slow
+        except zlib.error as exc:
+            raise ScrapeError(
+                f"{host_key(url)} sent a body that does not decompress", cause=ScrapeCause.BAD_RESPONSE
+            ) from exc
+        if watchdog.fired:  # the cut connection looked like the end of the body
+            raise slow
         return b"".join(chunks)[:max_bytes]
 
-    def _robots_allow(self, url: str) -> bool:
+    def _robots_allow(self, url: str, *, deadline: float) -> bool:
         """Whether robots.txt lets us fetch `url`; fetched once per host per run, through this fetcher."""
         target = httpx.URL(url)
         key = f"{target.scheme}://{target.netloc.decode('ascii')}"
@@ -220,7 +265,7 @@ class Fetcher:
         with lock:  # one fetch of robots.txt per host, however many leads share it
             if key not in self._robots:
                 try:
-                    self._robots[key] = self._fetch_robots(key)
+                    self._robots[key] = self._fetch_robots(key, deadline=deadline)
                 except ScrapeError as exc:
                     # A robots.txt that redirects nowhere useful is unavailable, which allows
                     # everything (RFC 9309); any other failure means the host itself is unusable
@@ -231,9 +276,11 @@ class Fetcher:
             raise ScrapeError(str(rules), cause=rules.cause, permanent=rules.permanent, status=rules.status)
         return rules.can_fetch(self.user_agent, url)
 
-    def _fetch_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
+    def _fetch_robots(self, origin: str, *, deadline: float) -> urllib.robotparser.RobotFileParser:
         rules = urllib.robotparser.RobotFileParser(f"{origin}/robots.txt")
-        fetched = self._follow(f"{origin}/robots.txt", html_only=False, check_robots=False, max_bytes=ROBOTS_MAX_BYTES)
+        fetched = self._follow(
+            f"{origin}/robots.txt", html_only=False, check_robots=False, max_bytes=ROBOTS_MAX_BYTES, deadline=deadline
+        )
         # RFC 9309: no robots.txt (4xx) allows everything; a server error (5xx) allows nothing.
         if 200 <= fetched.status < 300:
             rules.parse(fetched.body.decode("utf-8", errors="replace").splitlines())
@@ -243,6 +290,91 @@ class Fetcher:
             rules.disallow_all = True
         rules.modified()  # can_fetch refuses everything until the rules are marked as read
         return rules
+
+
+class _Watchdog:
+    """Shuts a request's socket down when its time is up.
+
+    httpx's timeouts bound each read, not the request: a server that sends one header
+    byte every half second would hold a scrape thread for hours. The socket is caught
+    as httpcore opens it (its `trace` hook) and shut down from a timer thread, which
+    wakes the blocked read at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict) -> None:
+        """httpcore's trace hook: remembers the socket of each connection it opens."""
+        if event != "connection.connect_tcp.complete":
+            return
+        sock = info["return_value"].get_extra_info("socket")
+        with self._lock:
+            self._sockets.append(sock)
+            fired = self.fired
+        if fired:  # the time ran out while connecting
+            _shut(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by httpx: nothing is waiting on it
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _codings(response: httpx.Response, *, url: str) -> list[str]:
+    """The body's Content-Encoding, outermost last, identity left out; raises ScrapeError for one we cannot undo."""
+    codings = [part.strip().lower() for part in response.headers.get("content-encoding", "").split(",")]
+    codings = [coding for coding in codings if coding and coding != "identity"]
+    unknown = [coding for coding in codings if coding not in GZIP_CODINGS and coding != "deflate"]
+    if unknown:
+        raise ScrapeError(f"{host_key(url)} sent a body in {unknown[0][:30]} encoding", cause=ScrapeCause.BAD_RESPONSE)
+    return codings
+
+
+def _decoded(chunks: Iterable[bytes], codings: list[str]) -> Iterator[bytes]:
+    """The body's pieces with each Content-Encoding undone, last one first, none larger than INFLATE_PIECE."""
+    for coding in reversed(codings):
+        chunks = _inflate(chunks, coding)
+    return iter(chunks)
+
+
+def _inflate(chunks: Iterable[bytes], coding: str) -> Iterator[bytes]:
+    """One gzip or deflate layer undone lazily: the next layer pulls a piece only when it needs one."""
+    decompressor = None
+    for chunk in chunks:
+        if decompressor is None:
+            if coding in GZIP_CODINGS:
+                wbits = 16 + zlib.MAX_WBITS
+            else:  # "deflate" is zlib-wrapped by the standard, raw in some servers
+                wbits = zlib.MAX_WBITS if chunk[:1] and chunk[0] & 0x0F == 8 else -zlib.MAX_WBITS
+            decompressor = zlib.decompressobj(wbits)
+        data = chunk
+        while True:
+            piece = decompressor.decompress(data, INFLATE_PIECE)
+            if piece:
+                yield piece
+            data = decompressor.unconsumed_tail
+            if not data and len(piece) < INFLATE_PIECE:
+                break
+    if decompressor is not None:
+        rest = decompressor.flush()
+        if rest:
+            yield rest
 
 
 def _allow_all() -> urllib.robotparser.RobotFileParser:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from leads.models import Lead, SkipLog, Stage
 from pipeline.progress import NO_PROGRESS, Progress
 from pipeline.scrape import extract, fetch
-from pipeline.scrape.failures import ScrapeError
+from pipeline.scrape.failures import ScrapeCause, ScrapeError
 from pipeline.summary import StageSummary, Tally
 
 logger = logging.getLogger(__name__)
@@ -117,11 +117,21 @@ def _left_alone(now: datetime, limit: int | None) -> Iterator[dict]:
 
 
 def _scrape_one(client: fetch.Fetcher, url: str) -> Outcome:
-    """Runs in a worker thread: network and parsing only, no database."""
+    """Runs in a worker thread: network and parsing only, no database. Never raises."""
     try:
-        page = client.fetch_html(url)
+        return _described(client, url)
     except ScrapeError as exc:
         return Outcome(error=exc.detail, message=str(exc))
+    # A website is written by anyone: whatever one page does to the fetcher or the parser
+    # is that lead's failure, and the next lead is still scraped. The one broad except of
+    # the stage, and the reason stays one line (the exception's type, never its text).
+    except Exception as exc:  # noqa: BLE001 - see above
+        message = f"{fetch.host_key(url)} could not be read ({type(exc).__name__})"
+        return Outcome(error=ScrapeCause.BAD_PAGE.value, message=message)
+
+
+def _described(client: fetch.Fetcher, url: str) -> Outcome:
+    page = client.fetch_html(url)
     text = extract.page_text(page.body, page.content_type)
     if not text.description:
         return Outcome(title=text.title, error="no description", message=f"{fetch.host_key(url)} has no description")

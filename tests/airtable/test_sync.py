@@ -72,7 +72,7 @@ def test_odd_values_are_stored_as_well_as_they_can_be(fake):
     odd = fake.add_record(
         {
             "Name": ["Ada", "Lovelace"],
-            "Email": " ada @example.com ",
+            "Email": " ada@example.com. ",
             "Job Title": 42,
             "Company Description": "x" * 100_000,
             "Company Name": "y" * 1000,

@@ -25,6 +25,7 @@ class Page:
     delay: float = 0.0  # seconds before the answer starts
     drip: float = 0.0  # seconds between 1 KB pieces of the body: a server that never finishes
     send_length: bool = True  # False: no Content-Length, the body ends when the connection closes
+    head_drip: float = 0.0  # seconds between single bytes of a header that never ends (slowloris)
 
 
 def html_page(html: str, *, charset: str = "utf-8", declare: bool = True, **options) -> Page:
@@ -129,6 +130,8 @@ class FakeWebsites:
             counted = True
             self._enter(site)
             await asyncio.sleep(page.delay)
+            if page.head_drip:
+                await self._drip_head(writer, page.head_drip)
             writer.write(_head(page))
             await writer.drain()
             await self._write_body(writer, page)
@@ -146,6 +149,15 @@ class FakeWebsites:
         site.max_in_flight = max(site.max_in_flight, site.in_flight)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    @staticmethod
+    async def _drip_head(writer: asyncio.StreamWriter, interval: float) -> None:
+        """A status line, then one byte of an endless header every `interval` seconds, until the client leaves."""
+        writer.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        while True:
+            await writer.drain()
+            await asyncio.sleep(interval)
+            writer.write(b"a")
 
     @staticmethod
     async def _write_body(writer: asyncio.StreamWriter, page: Page) -> None:
