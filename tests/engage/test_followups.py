@@ -98,6 +98,19 @@ def test_the_follow_up_written_ahead_is_sent_else_the_touchs_fallback(smtp):
     assert sources == {written.pk: "ai", plain.pk: "fallback"}
 
 
+def test_a_follow_up_written_ahead_that_fails_the_output_check_gets_the_fallback(smtp):
+    [lead], _ = _first_touch(smtp)
+    FollowUpMessage.objects.create(
+        lead=lead, touch=2, body="Hi,\n\nLog in at http://evil.example/login to see it.\n", generated_at=T0
+    )
+    summary = _run(T0 + timedelta(days=3, minutes=1))
+    assert summary.extra["touches"] == {"2": 1}
+    body = smtp.received[-1].message.get_content()
+    assert "evil.example" not in body
+    assert "A short follow-up on my note" in body
+    assert OutboundEmail.objects.get(lead=lead, touch=2).message_source == "fallback"
+
+
 def _answer(lead, kind, **fields):
     email = OutboundEmail.objects.get(lead=lead, touch=1)
     return InboundMessage.objects.create(
