@@ -71,7 +71,8 @@ bench-airtable: $(STAMP)
 bench-generate: $(STAMP)
 	$(PY) -m tests.benchmarks.generate
 
-## engage --dry-run over 1,000 and 10,000 leads, then real runs into a local SMTP server.
+## engage --dry-run over 1,000 and 10,000 leads, then real runs into a local SMTP server; one tick of 10 mailboxes
+## over 10,000 leads in 40 zones, and a simulated day of sending (smallest gap, sends outside a window).
 bench-engage: $(STAMP)
 	$(PY) -m tests.benchmarks.engage
 
