@@ -61,9 +61,10 @@ def run(*, days: int = 30, now: datetime | None = None) -> Report:
     period = last_days(days, now=now)
     leads = queries.leads(period)
     emails = queries.emails(period)
-    answers = queries.inbound(period)
+    received = queries.inbound(period)
+    answers = queries.answers(period)
     engage_run = queries.last_engage_run()
-    outcomes = _outcomes(answers)
+    outcomes = _outcomes(received)
     return Report(
         days=period.days,
         since=period.since.isoformat(),
@@ -77,7 +78,7 @@ def run(*, days: int = 30, now: datetime | None = None) -> Report:
         by_touch=_by_touch(emails, answers),
         by_source=_by_source(emails, answers),
         by_mailbox=_by_mailbox(emails, answers, period),
-        by_day=_by_day(emails, answers, period),
+        by_day=_by_day(emails, received, period),
         pulled=leads["pulled"],
         scraped=leads["scraped"],
         scrape_failed=leads["scrape_failed"],
@@ -135,7 +136,7 @@ def _grouped(rows: list[dict], key: str) -> defaultdict[Any, list[dict]]:
 
 def _by_touch(emails: list[dict], answers: list[dict]) -> dict[str, dict]:
     sent = _grouped(emails, "touch")
-    answered = _grouped([row for row in answers if row["touch"] is not None], "touch")
+    answered = _grouped(answers, "touch")
     touches = sorted(set(sent) | set(answered))
     return {str(touch): _outcome_block(sum(row["count"] for row in sent[touch]), answered[touch]) for touch in touches}
 
@@ -153,7 +154,7 @@ def _by_source(emails: list[dict], answers: list[dict]) -> dict[str, dict]:
 
 def _by_mailbox(emails: list[dict], answers: list[dict], period: Period) -> dict[str, dict]:
     sent = _grouped(emails, "mailbox")
-    answered = _grouped([row for row in answers if row["sent_from"] is not None], "sent_from")
+    answered = _grouped(answers, "sent_from")
     names = sorted(set(mailboxes.configured()) | set(sent) | set(answered))
     limits = mailboxes.mailbox_limits(names, now=period.now)
     blocks = {}

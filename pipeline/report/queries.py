@@ -73,17 +73,22 @@ def emails(period: Period) -> list[dict]:
 
 
 def inbound(period: Period) -> list[dict]:
-    """Messages received in the period, per kind, day, and the touch, source and mailbox of the email they answer."""
+    """Messages received in the period, per kind and day (the totals and the chart)."""
     return list(
         InboundMessage.objects.filter(received_at__gte=period.since)
         .order_by()
-        .values(
-            "kind",
-            touch=F("email__touch"),
-            source=F("email__message_source"),
-            sent_from=F("email__mailbox"),
-            day=TruncDate("received_at"),
-        )
+        .values("kind", day=TruncDate("received_at"))
+        .annotate(count=Count("*"))  # not the id: the covering index answers this without the table
+    )
+
+
+def answers(period: Period) -> list[dict]:
+    """Messages received in the period that answer an email we sent, per kind and that email's touch,
+    message source and mailbox. A query of its own: the join costs less without the days."""
+    return list(
+        InboundMessage.objects.filter(received_at__gte=period.since, email__status=EmailStatus.SENT)
+        .order_by()
+        .values("kind", touch=F("email__touch"), source=F("email__message_source"), sent_from=F("email__mailbox"))
         .annotate(count=Count("*"))
     )
 

@@ -87,9 +87,9 @@ def test_the_same_number_of_queries_whatever_the_data(django_assert_num_queries)
 
 
 # The report's queries: the leads (funnel and period counts), leads contacted, the engager's
-# skips, emails sent, inbound messages, the mailboxes' states, the review queue, the last
-# engage run, the last runs.
-QUERIES = 9
+# skips, emails sent, inbound messages per day, answers per touch, source and mailbox of the
+# email they answer, the mailboxes' states, the review queue, the last engage run, the last runs.
+QUERIES = 10
 
 
 def test_each_configured_mailbox_shows_todays_cap_with_warm_up_and_whether_it_paused(settings, capsys):
