@@ -5,7 +5,6 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.utils import timezone
 
 from leads.models import Lead, OutboundEmail
-from pipeline.jobs import tasks
 from tests.builders import make_lead
 from tests.engage.test_admin_actions import _queued_tasks
 
@@ -125,7 +124,7 @@ def test_regenerate_is_queued_on_the_cluster_for_the_selection(admin_client):
     page = _act(admin_client, "/admin/leads/lead/", "regenerate_selected", leads).content.decode()
     assert "Queued on the cluster: 2 messages are written again" in page
     [task] = _queued_tasks()
-    assert task["func"] == tasks.run_generate
+    assert task["func"] == "pipeline.jobs.tasks.run_generate"
     assert (sorted(task["kwargs"]["lead_ids"]), task["kwargs"]["rewrite"]) == (sorted(lead.pk for lead in leads), True)
 
 

@@ -17,7 +17,6 @@ from leads.admin.review import REVIEW_ACTIONS, MessageBodyField
 from leads.models import EmailStatus, Lead, OutboundEmail, SkipLog
 from pipeline import engage, review, suppression
 from pipeline.airtable import edits
-from pipeline.jobs import tasks
 
 
 class HasMessageFilter(admin.SimpleListFilter):
@@ -232,7 +231,9 @@ class LeadAdmin(ConversationMixin, admin.ModelAdmin):
         """
         ids = list(queryset.values_list("pk", flat=True))
         if request.POST.get("post") == "yes":
-            async_task(tasks.run_engage, lead_ids=ids, task_name=f"engage {len(ids)} leads from the admin")
+            async_task(
+                "pipeline.jobs.tasks.run_engage", lead_ids=ids, task_name=f"engage {len(ids)} leads from the admin"
+            )
             self.message_user(
                 request,
                 f"Queued on the cluster: the {len(ids)} selected leads are engaged within a minute, then their "

@@ -17,7 +17,6 @@ from django_q.tasks import async_task
 from leads.admin import evidence
 from leads.models import Lead, MessageReview
 from pipeline import review
-from pipeline.jobs import tasks
 
 # The description shown beside a message, cut to this many characters.
 _FACTS_DESCRIPTION = 300
@@ -55,7 +54,9 @@ def approve_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryse
 def regenerate_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Queue the generator for these leads on the cluster: a web request never waits on the LLM."""
     ids = list(queryset.values_list("pk", flat=True))
-    async_task(tasks.run_generate, lead_ids=ids, rewrite=True, task_name=f"regenerate {len(ids)} messages")
+    async_task(
+        "pipeline.jobs.tasks.run_generate", lead_ids=ids, rewrite=True, task_name=f"regenerate {len(ids)} messages"
+    )
     modeladmin.message_user(
         request,
         f"Queued on the cluster: {len(ids)} messages are written again within a minute and wait here for approval.",

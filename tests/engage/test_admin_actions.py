@@ -9,7 +9,6 @@ from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
 from leads.models import Job, Lead, OutboundEmail, PipelineRun, RunOutcome, Suppression
-from pipeline.jobs import tasks
 from tests.builders import make_lead
 from tests.fakes.airtable import FakeAirtable, record_fields
 from tests.fakes.smtp import FakeSMTP
@@ -58,7 +57,10 @@ def test_engage_confirmed_is_queued_and_answers_within_a_second_with_airtable_do
     assert time.monotonic() - started < 1
     assert "Queued on the cluster: the 2 selected leads are engaged within a minute" in page.content.decode()
     [task] = _queued_tasks()
-    assert (task["func"], sorted(task["kwargs"]["lead_ids"])) == (tasks.run_engage, sorted([ada.pk, grace.pk]))
+    assert (task["func"], sorted(task["kwargs"]["lead_ids"])) == (
+        "pipeline.jobs.tasks.run_engage",
+        sorted([ada.pk, grace.pk]),
+    )
     assert smtp.received == []
     assert not OutboundEmail.objects.exists()
     assert not PipelineRun.objects.exists()
