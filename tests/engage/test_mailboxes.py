@@ -162,3 +162,29 @@ def test_the_tick_keeps_sending_as_each_gap_ends_within_its_minute(two_mailboxes
     assert summary.succeeded == 3
     sent = sorted(OutboundEmail.objects.values_list("sent_at", flat=True))
     assert all(later - earlier >= timedelta(seconds=0.5) for earlier, later in zip(sent, sent[1:], strict=False))
+
+
+def test_the_inbox_hard_bounces_of_a_mailbox_count_toward_its_pause(two_mailboxes, settings):
+    from leads.models import InboundMessage
+
+    settings.OUTREACH_MAILBOXES = ["alpha"]
+    settings.MAILBOX_SETTINGS["alpha"]["daily_cap"] = 100
+    make_leads(20)
+    assert engage.run(now=MONDAY_10_UTC).succeeded == 20
+    for n, email in enumerate(OutboundEmail.objects.all()[:2]):
+        InboundMessage.objects.create(mailbox="alpha", message_id=f"<b{n}@mx>", kind="bounce_hard", email=email)
+    make_leads(1)
+    assert engage.run(now=MONDAY_10_UTC + timedelta(minutes=1)).extra["deferred_by"] == {"mailbox_paused": 1}
+    assert "hard bounces 2 of the last 20 sends" in MailboxState.objects.get(name="alpha").pause_reason
+
+
+def test_the_inbox_reads_the_same_mailboxes_the_engager_sends_from(two_mailboxes, settings):
+    from pipeline.inbox import mailboxes as inbox_mailboxes
+
+    settings.MAILBOX_SETTINGS["beta"]["inbox_url"] = "imaps://bob:secret@imap.beta.example/INBOX"
+    assert [(inbox.mailbox, inbox.setting) for inbox in inbox_mailboxes.inboxes()] == [
+        ("beta", "MAILBOX_BETA_INBOX_URL")
+    ]
+    settings.OUTREACH_MAILBOXES = []
+    settings.INBOX_URL = "imaps://team:secret@imap.example/INBOX"
+    assert [(inbox.mailbox, inbox.setting) for inbox in inbox_mailboxes.inboxes()] == [("default", "INBOX_URL")]
