@@ -199,6 +199,7 @@ def main() -> int:
 
         _manage(env, "migrate", "--no-input", "-v0")
         _manage(env, "setup_schedules")
+        _hold_send_tick()
         with (
             running(gunicorn_command(f"127.0.0.1:{web_port}"), env=env, log=workdir / "gunicorn.log") as web,
             running([sys.executable, "manage.py", "qcluster"], env=env, log=workdir / "qcluster.log") as worker,
@@ -221,6 +222,23 @@ def main() -> int:
         logs = "\n".join(f"  {path}" for path in sorted(workdir.glob("*.log")))
     report.write(f"Smoke run on {backend_line}; logs:\n{logs}")
     return 0 if report.passed else 1
+
+
+def _hold_send_tick() -> None:
+    """The per-minute send tick waits until the scheduled pipeline is done: with OUTREACH_APPROVAL=none
+    it would send the template to leads whose AI message the pipeline's generate has not written yet."""
+    import django
+
+    django.setup()
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    from pipeline.jobs import schedules
+
+    later = timezone.now() + timedelta(seconds=PIPELINE_TIMEOUT + INBOX_TIMEOUT + FOLLOWUP_TIMEOUT)
+    Schedule.objects.filter(name=schedules.SEND_SCHEDULE).update(next_run=later)
 
 
 def _wait_for_scheduled_pipeline(worker: subprocess.Popen):

@@ -157,13 +157,20 @@ def _follow_up(run: "_Run", *, lead_ids, limit: int | None, win: schedule.Window
         progress.advance(len(batch.leads))
 
 
-def run_due(*, seconds: float = 50.0, limit: int | None = None, dry_run: bool = False, progress=NO_PROGRESS):
+def run_due(
+    *,
+    seconds: float = 50.0,
+    limit: int | None = None,
+    dry_run: bool = False,
+    lead_ids: list[int] | None = None,
+    progress=NO_PROGRESS,
+):
     """The cluster's tick: send what is due now, then again as each mailbox's gap ends, for up to `seconds`.
 
     With no gap, the first run sends everything due and the tick ends. Returns the runs' summary:
     what went out over the tick, and what was still deferred at its last run."""
     deadline = time.monotonic() + seconds
-    summary = run(limit=limit, dry_run=dry_run, progress=progress)
+    summary = run(limit=limit, dry_run=dry_run, lead_ids=lead_ids, progress=progress)
     sent, failed = summary.succeeded, summary.failed
     touches = Counter(summary.extra.get("touches", {}))
     while not dry_run and summary.deferred:
@@ -173,7 +180,7 @@ def run_due(*, seconds: float = 50.0, limit: int | None = None, dry_run: bool = 
         if wait == 0 and not summary.succeeded:  # a mailbox is free and nothing went: nothing waits for a gap
             break
         time.sleep(wait)
-        summary = run(limit=limit)
+        summary = run(limit=limit, lead_ids=lead_ids)
         sent, failed = sent + summary.succeeded, failed + summary.failed
         touches.update(summary.extra.get("touches", {}))
     return replace(
