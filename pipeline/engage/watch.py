@@ -64,6 +64,6 @@ def check_followups_can_see_answers(app_configs=None, **kwargs) -> list[checks.C
             "its follow-ups wait as no_inbox",
             hint="Set INBOX_URL (or the mailbox's MAILBOX_<NAME>_INBOX_URL), or configure ESP webhooks "
             "(ANYMAIL_WEBHOOK_SECRET).",
-            id="pipeline.W001",
+            id="pipeline.W002",
         )
     ]

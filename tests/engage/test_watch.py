@@ -48,7 +48,7 @@ def test_esp_webhooks_see_the_answers_without_an_inbox(inbox, settings):
 
 
 def _warnings():
-    return [message for message in checks.run_checks() if message.id == "pipeline.W001"]
+    return [message for message in checks.run_checks() if message.id == "pipeline.W002"]
 
 
 def test_start_up_warns_when_follow_ups_could_not_see_answers(settings):
