@@ -4,7 +4,7 @@ import itertools
 
 from django.utils import timezone
 
-from leads.models import InboundMessage, Lead, OutboundEmail
+from leads.models import EmailStatus, InboundMessage, Lead, OutboundEmail, address_key
 
 _sequence = itertools.count(1)
 
@@ -50,6 +50,27 @@ def make_email(lead: Lead, **overrides):
     }
     fields.update(overrides)
     return OutboundEmail.objects.create(lead=lead, **fields)
+
+
+def sent_first_touches(leads: list[Lead], *, sent_at, prefix: str = "touch1") -> list[OutboundEmail]:
+    """Touch 1 sent to each of `leads` at `sent_at`, in one bulk insert, each with its own Message-ID."""
+    return OutboundEmail.objects.bulk_create(
+        [
+            OutboundEmail(
+                lead=lead,
+                touch=1,
+                recipient=lead.email,
+                address_key=address_key(lead.email),
+                subject=f"A quick idea for {lead.company_name}",
+                body="Hi,\nA thought.\n",
+                status=EmailStatus.SENT,
+                message_id=f"<{prefix}-{lead.pk}@example.com>",
+                sent_at=sent_at,
+            )
+            for lead in leads
+        ],
+        batch_size=1000,
+    )
 
 
 def make_inbound(kind: str, email=None, **overrides):

@@ -104,6 +104,15 @@ def wait_for_http(url: str, *, timeout: float = 20.0, process: subprocess.Popen 
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
+def wait_until(condition, timeout: float = 60.0) -> None:
+    """Wait until `condition()` is true; TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.05)
+
+
 def wait_for_port(port: int, *, timeout: float = 10.0) -> None:
     """Wait until something accepts connections on 127.0.0.1:`port`."""
     deadline = time.monotonic() + timeout

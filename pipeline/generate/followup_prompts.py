@@ -10,7 +10,6 @@ the same checks as touch 1's (`prompts.parse`) and the same grounding check, wit
 earlier emails as one more source: repeating what was said is no new claim.
 """
 
-import json
 import re
 from dataclasses import dataclass
 
@@ -64,21 +63,14 @@ def messages(
 ) -> list[dict[str, str]]:
     """The chat messages for one lead's follow-up at `touch`."""
     data = {
-        "name": lead.name,
-        "job_title": lead.job_title,
-        "company": lead.company,
-        "company_description": lead.company_description,
-        "website": lead.website,
+        **prompts.lead_fields(lead),
         "touch": touch,
         "last_touch": last,
         "earlier_emails": [
             {"touch": email.touch, "subject": email.subject, "body": email.body[:_MAX_EARLIER]} for email in earlier
         ],
     }
-    # Escaped angle brackets keep a field (or an earlier email) from writing </lead> and stepping out of the block.
-    block = json.dumps(data, ensure_ascii=False, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
-    user = f"Sender's offer: {context.offer}\nSender's name: {context.sender}\n\n<lead>\n{block}\n</lead>"
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return prompts.chat(SYSTEM, data, context)
 
 
 def earlier_text(earlier: list[Earlier]) -> str:

@@ -128,19 +128,28 @@ def _text(value: object) -> str:
     return " ".join(str(value or "").split())
 
 
-def messages(lead: LeadData, context: Context) -> list[dict[str, str]]:
-    """The chat messages for one lead: fixed instructions, then the lead's data as a delimited block."""
-    data = {
+def lead_fields(lead: LeadData) -> dict[str, str]:
+    """What the model is told of a lead."""
+    return {
         "name": lead.name,
         "job_title": lead.job_title,
         "company": lead.company,
         "company_description": lead.company_description,
         "website": lead.website,
     }
+
+
+def chat(system: str, data: dict, context: Context) -> list[dict[str, str]]:
+    """Fixed instructions, then the sender and the lead's `data` as a delimited block."""
     # Escaped angle brackets keep a field from writing </lead> and stepping out of the block.
     block = json.dumps(data, ensure_ascii=False, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
     user = f"Sender's offer: {context.offer}\nSender's name: {context.sender}\n\n<lead>\n{block}\n</lead>"
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def messages(lead: LeadData, context: Context) -> list[dict[str, str]]:
+    """The chat messages for one lead's first email."""
+    return chat(SYSTEM, lead_fields(lead), context)
 
 
 def parse(text: str, *, default_subject: str = "", source: str = MessageSource.AI) -> Message:

@@ -105,7 +105,6 @@ def _fill_followups(count: int) -> None:
     from django.utils import timezone
 
     from leads.models import (
-        EmailStatus,
         InboundMessage,
         InboxState,
         Lead,
@@ -114,6 +113,7 @@ def _fill_followups(count: int) -> None:
         Suppression,
         address_key,
     )
+    from tests.builders import sent_first_touches
 
     sent = timezone.now() - timedelta(days=4)
     InboundMessage.objects.all().delete()
@@ -136,22 +136,7 @@ def _fill_followups(count: int) -> None:
         ],
         batch_size=1000,
     )
-    emails = OutboundEmail.objects.bulk_create(
-        [
-            OutboundEmail(
-                lead=lead,
-                touch=1,
-                recipient=lead.email,
-                subject=f"A quick idea for {lead.company_name}",
-                body="Hi,\nA thought.\n",
-                status=EmailStatus.SENT,
-                message_id=f"<bench-{lead.pk}@example.com>",
-                sent_at=sent,
-            )
-            for lead in leads
-        ],
-        batch_size=1000,
-    )
+    emails = sent_first_touches(leads, sent_at=sent, prefix="bench")
     kinds = {0: "reply", 1: "unsubscribe"}
     InboundMessage.objects.bulk_create(
         [

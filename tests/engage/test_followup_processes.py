@@ -4,7 +4,6 @@ between its claim and the send sends nothing twice and loses nothing."""
 import os
 import signal
 import sys
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -13,9 +12,9 @@ from django.utils import timezone
 
 from leads.models import EmailStatus, InboxState, Lead, OutboundEmail
 from pipeline import engage
-from tests.builders import lead_fields
+from tests.builders import lead_fields, sent_first_touches
 from tests.fakes.smtp import FakeSMTP
-from tests.processes import django_env, json_commands_at_once, running
+from tests.processes import django_env, json_commands_at_once, running, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -27,21 +26,7 @@ def _contacted(count: int) -> list[OutboundEmail]:
     """`count` leads whose touch 1 went out four days ago; the inbox was read a minute ago."""
     sent = timezone.now() - timedelta(days=4)
     leads = Lead.objects.bulk_create([Lead(**lead_fields(engagement_status="Contacted")) for _ in range(count)])
-    emails = OutboundEmail.objects.bulk_create(
-        [
-            OutboundEmail(
-                lead=lead,
-                touch=1,
-                recipient=lead.email,
-                subject=f"A quick idea for {lead.company_name}",
-                body="Hi,\nA thought.\n",
-                status=EmailStatus.SENT,
-                message_id=f"<touch1-{lead.pk}@example.com>",
-                sent_at=sent,
-            )
-            for lead in leads
-        ]
-    )
+    emails = sent_first_touches(leads, sent_at=sent)
     InboxState.objects.create(mailbox="default", folder="INBOX", last_read_at=timezone.now() - timedelta(minutes=1))
     return emails
 
@@ -76,14 +61,6 @@ def test_three_engagers_at_once_on_any_database_send_each_follow_up_once():
     _check_each_touch_once(count=150, batch_size=3)
 
 
-def _wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.05)
-
-
 def test_a_worker_killed_between_claim_and_send_of_a_follow_up_sends_nothing_twice_and_loses_nothing(
     tmp_path, settings
 ):
@@ -100,7 +77,7 @@ def test_a_worker_killed_between_claim_and_send_of_a_follow_up_sends_nothing_twi
     with FakeSMTP(hang=True) as stalled:
         env = django_env(EMAIL_URL=stalled.email_url(), **env_extra)
         with running([sys.executable, "manage.py", "engage"], env=env, log=tmp_path / "engage.log") as process:
-            _wait_for(lambda: stalled.hanging == 1 or process.poll() is not None)
+            wait_until(lambda: stalled.hanging == 1 or process.poll() is not None)
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
     statuses = Counter(OutboundEmail.objects.filter(touch=2).values_list("status", flat=True))

@@ -15,7 +15,7 @@ from leads.models import EmailStatus, OutboundEmail, SkipLog
 from pipeline import engage
 from tests.builders import lead_fields, make_leads
 from tests.fakes.smtp import FakeSMTP
-from tests.processes import django_env, json_commands_at_once, running
+from tests.processes import django_env, json_commands_at_once, running, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -95,14 +95,6 @@ def test_three_engagers_at_once_on_any_database_keep_to_the_daily_cap():
     _check_cap(leads=200, cap=50, batch_size=10)
 
 
-def _wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.05)
-
-
 def test_a_worker_killed_in_the_middle_of_a_send_sends_nothing_twice_and_loses_nothing(
     tmp_path, settings, client, plain_static_storage
 ):
@@ -111,7 +103,7 @@ def test_a_worker_killed_in_the_middle_of_a_send_sends_nothing_twice_and_loses_n
         env = django_env(EMAIL_URL=stalled.email_url(), OUTREACH_BATCH_SIZE="10", EMAIL_TIMEOUT="120")
         with running([sys.executable, "manage.py", "engage"], env=env, log=tmp_path / "engage.log") as process:
             # The server holds the first message after receiving all of it: claimed, handed over, unanswered.
-            _wait_for(lambda: stalled.hanging == 1 or process.poll() is not None)
+            wait_until(lambda: stalled.hanging == 1 or process.poll() is not None)
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
     statuses = Counter(OutboundEmail.objects.values_list("status", flat=True))
