@@ -12,7 +12,7 @@ in the same transaction, in bulk: no query per lead.
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -105,27 +105,23 @@ def claim(
         plan = mailboxes.plan(now, planned=planned)
         leads = _next_leads(cursor, size, lead_ids, zones, lock=False)
         return _decide_batch(leads, plan, taken=taken, now=now, undeliverable=undeliverable)
-    for attempt in range(1, _CLAIM_ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                serialise_claims()
-                claimed = set(taken)  # kept apart until the claim commits
-                plan = mailboxes.plan(now)
-                if plan.exhausted:
-                    return Batch(leads=[], exhausted=plan.exhausted, next_due=plan.next_due())
-                leads = _next_leads(cursor, size, lead_ids, zones, lock=True)
-                batch = _decide_batch(leads, plan, taken=claimed, now=now, undeliverable=undeliverable)
-                _write_claims(batch, now=now)
-                mailboxes.record_claims(plan.used, now=now)
-        except IntegrityError:
-            # Another worker claimed one of these leads first (possible only where claims are
-            # not serialised); read the batch again without it.
-            if attempt == _CLAIM_ATTEMPTS:
-                raise
-            continue
-        taken.update(claimed)
+    claimed: set[str] = set()  # kept apart from `taken` until the claim commits
+
+    def write() -> Batch:
+        claimed.clear()
+        claimed.update(taken)
+        plan = mailboxes.plan(now)
+        if plan.exhausted:
+            return Batch(leads=[], exhausted=plan.exhausted, next_due=plan.next_due())
+        leads = _next_leads(cursor, size, lead_ids, zones, lock=True)
+        batch = _decide_batch(leads, plan, taken=claimed, now=now, undeliverable=undeliverable)
+        _write_claims(batch, now=now)
+        mailboxes.record_claims(plan.used, now=now)
         return batch
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    batch = serialised(write)
+    taken.update(claimed)
+    return batch
 
 
 def claim_retries(*, now: datetime, size: int) -> Batch:
@@ -134,7 +130,7 @@ def claim_retries(*, now: datetime, size: int) -> Batch:
     Each is leased (retry_at moves on) so that a worker dying with it leaves it due again later; one
     whose address was suppressed meanwhile is failed instead."""
     with transaction.atomic():
-        serialise_claims()
+        _serialise_claims()
         due = OutboundEmail.objects.filter(status=EmailStatus.PENDING, retry_at__lte=now)
         suppressed = Suppression.objects.filter(address_key=OuterRef("address_key"))
         due.filter(Exists(suppressed)).update(status=EmailStatus.FAILED, retry_at=None, error="suppressed before retry")
@@ -152,7 +148,21 @@ def claim_retries(*, now: datetime, size: int) -> Batch:
     return Batch(leads=leads, emails=chosen)
 
 
-def serialise_claims() -> None:
+def serialised(write: Callable[[], Batch]) -> Batch:
+    """`write()` in a claim transaction, one at a time across workers; read and written again when
+    another worker claimed one of its rows first (possible only where claims are not serialised)."""
+    for attempt in range(1, _CLAIM_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                _serialise_claims()
+                return write()
+        except IntegrityError:
+            if attempt == _CLAIM_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _serialise_claims() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK])

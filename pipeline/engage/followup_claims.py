@@ -18,14 +18,12 @@ claim of the same touch, whatever number of workers run.
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 
 from leads.models import EmailStatus, FollowUpMessage, Lead, MessageSource, OutboundEmail
 from pipeline import outbound_check, sequence
 from pipeline.engage import claims, mailboxes, rules, schedule, stops, thread, watch
 from pipeline.message import Message, followup_fallback
 
-_CLAIM_ATTEMPTS = 3
 _UNUSED_FIELDS = ("raw_fields", "message_grounding", "message_evidence", "message_body", "custom_message")
 
 
@@ -43,26 +41,19 @@ def claim(
     if dry_run:
         leads = _next_leads(cursor, size, lead_ids)
         return _decide(leads, mailboxes.plan(now, planned=planned), now=now, win=win) if leads else claims.Batch([])
-    for attempt in range(1, _CLAIM_ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                claims.serialise_claims()
-                leads = _next_leads(cursor, size, lead_ids)
-                if not leads:
-                    return claims.Batch([])
-                plan = mailboxes.plan(now)
-                batch = _decide(leads, plan, now=now, win=win)
-                batch.newly_stopped = stops.record(batch.stopped, now=now)
-                _write_claims(batch, now=now)
-                mailboxes.record_claims(plan.used, now=now)
-        except IntegrityError:
-            # Another worker claimed one of these touches first (possible only where claims are
-            # not serialised); read the batch again without it.
-            if attempt == _CLAIM_ATTEMPTS:
-                raise
-            continue
+
+    def write() -> claims.Batch:
+        leads = _next_leads(cursor, size, lead_ids)
+        if not leads:
+            return claims.Batch([])
+        plan = mailboxes.plan(now)
+        batch = _decide(leads, plan, now=now, win=win)
+        batch.newly_stopped = stops.record(batch.stopped, now=now)
+        _write_claims(batch, now=now)
+        mailboxes.record_claims(plan.used, now=now)
         return batch
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    return claims.serialised(write)
 
 
 def _next_leads(cursor: int, size: int, lead_ids) -> list[Lead]:
