@@ -81,7 +81,7 @@ INSERT INTO leads_lead (
     airtable_id, email, name, job_title, company_name, website, company_description, email_confidence_level,
     custom_message, engagement_status, skip_reason, reply, time_zone, message_subject, message_body, message_source,
     message_grounding, message_evidence, message_generated_at, message_approved_at, scraped_at, scrape_error,
-    raw_fields, last_pulled_at, pending_push, local_edits, sequence_stop_reason, sequence_stopped_at,
+    raw_fields, last_pulled_at, pending_push, local_edits, sequence_stop_reason, sequence_stopped_at, touches,
     created_at, updated_at
 )
 SELECT
@@ -96,7 +96,7 @@ SELECT
     now() - (n % 60) * interval '1 day', CASE WHEN n % 17 = 0 THEN 'timeout' ELSE '' END,
     '{}', now() - (n % 60) * interval '1 day', false, '[]',
     CASE WHEN n % 10 = 0 THEN 'replied' WHEN n % 97 = 0 THEN 'bounced' ELSE '' END,
-    CASE WHEN n % 10 = 0 OR n % 97 = 0 THEN now() - (n % $days) * interval '1 day' END,
+    CASE WHEN n % 10 = 0 OR n % 97 = 0 THEN now() - (n % $days) * interval '1 day' END, 2,
     now() - (n % $days) * interval '1 day', now()
 FROM generate_series(1, $leads) AS n
 """
