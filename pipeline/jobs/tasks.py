@@ -65,8 +65,10 @@ def run_steps(
     dry_run: bool = False,
     progress: Progress = NO_PROGRESS,
     stage: str = Job.PIPELINE,
+    until: Callable[[StageSummary], bool] | None = None,
 ) -> StageSummary:
     """Run `steps` in order, each isolated from the others' failures; never raises for a stage.
+    With `until`, the steps after one whose summary it holds true are not run.
 
     The summary adds up the stages that ran (`failed` also counts one for each
     stage that raised) and lists every stage in `items`:
@@ -100,6 +102,8 @@ def run_steps(
                 "failed": summary.failed,
             }
         )
+        if until is not None and until(summary):
+            break
     return StageSummary(
         stage=str(stage),
         dry_run=dry_run,
@@ -168,5 +172,12 @@ def run_check_inbox(*, limit: int | None = None) -> dict:
 
 
 def run_send_due() -> dict:
-    """Every minute: send the emails that are due (windows, gaps, caps), then push what it marked."""
-    return engage_then_push(engage_step=SEND_DUE).as_dict()
+    """Every minute: send the emails that are due (windows, gaps, caps), then push what it marked.
+
+    A tick that only deferred (nothing due, or waiting for a person) marked nothing: it does not
+    push, so no Airtable call and no push run every minute while nothing goes out."""
+    return run_steps((SEND_DUE, SYNC_PUSH), stage=Job.ENGAGE, until=_marked_nothing).as_dict()
+
+
+def _marked_nothing(summary: StageSummary) -> bool:
+    return summary.processed == summary.deferred and not summary.failed
