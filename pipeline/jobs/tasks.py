@@ -78,8 +78,7 @@ def run_steps(
     skipped = Counter()
     items = []
     for step in steps:
-        # The project's one `except Exception`: whatever a stage raises is recorded
-        # (run_step) and must not stop the stages after it.
+        # Whatever a stage raises is recorded (run_step) and must not stop the stages after it.
         try:
             summary = run_step(step, limit=limit, dry_run=dry_run, progress=progress)
         except Exception as exc:  # noqa: BLE001 - see above: a failed stage must not stop the next one
