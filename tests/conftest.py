@@ -91,3 +91,15 @@ def plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _browser_env(request):
+    """Browser tests (marker `browser`): Playwright's sync API runs an event loop in the test's
+    thread, while the ORM calls the live server and the fixtures make there stay synchronous;
+    admin pages render without collectstatic, with DEBUG off as in production."""
+    if request.node.get_closest_marker("browser") is None:
+        return
+    request.getfixturevalue("plain_static_storage")
+    request.getfixturevalue("monkeypatch").setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    request.getfixturevalue("settings").DEBUG = False

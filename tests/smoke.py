@@ -131,6 +131,20 @@ def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, check=True, timeout=300)
 
 
+def _finished_run(job: str, *, since, timeout: float, worker):
+    """The first run of `job` started since `since` that has ended, waiting up to `timeout` seconds
+    while the worker lives; None when none ended in time."""
+    from leads.models import PipelineRun, RunOutcome
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and worker.poll() is None:
+        run = PipelineRun.objects.filter(job=job, started_at__gte=since).exclude(outcome=RunOutcome.RUNNING).first()
+        if run is not None:
+            return run
+        time.sleep(1)
+    return None
+
+
 def main() -> int:
     from tests.fakes import dovecot
     from tests.fakes.airtable import FakeAirtable
@@ -316,7 +330,7 @@ def _check_inbox(report: Report, *, imap, airtable, smtp, renamed: dict[str, str
     from django.utils import timezone
     from django_q.tasks import async_task
 
-    from leads.models import EmailStatus, InboundMessage, OutboundEmail, PipelineRun, RunOutcome
+    from leads.models import EmailStatus, InboundMessage, OutboundEmail, PipelineRun
     from tests.inbox import mail
 
     unsubscribed = smtp.received[0].to.lower() if smtp.received else ""
@@ -328,15 +342,7 @@ def _check_inbox(report: Report, *, imap, airtable, smtp, renamed: dict[str, str
     imap.deliver(mail.bounce(bounced))
     queued_at = timezone.now()
     async_task("pipeline.jobs.tasks.run_check_inbox", task_name="smoke: check inbox")
-    deadline = time.monotonic() + INBOX_TIMEOUT
-    run = None
-    while time.monotonic() < deadline and worker.poll() is None and run is None:
-        run = (
-            PipelineRun.objects.filter(job="sync_push", started_at__gte=queued_at)
-            .exclude(outcome=RunOutcome.RUNNING)
-            .first()
-        )
-        time.sleep(1)
+    _finished_run("sync_push", since=queued_at, timeout=INBOX_TIMEOUT, worker=worker)  # the push ends the task
     inbox_run = PipelineRun.objects.filter(job="check_inbox", started_at__gte=queued_at).first()
     report.check(
         inbox_run is not None and inbox_run.outcome == "succeeded" and inbox_run.succeeded == 2,
@@ -362,7 +368,7 @@ def _check_followup(report: Report, *, smtp, worker) -> None:
     from django.utils import timezone
     from django_q.tasks import async_task
 
-    from leads.models import EmailStatus, Lead, OutboundEmail, PipelineRun, RunOutcome
+    from leads.models import EmailStatus, Lead, OutboundEmail
 
     first = OutboundEmail.objects.filter(touch=1, status=EmailStatus.SENT)
     first.update(sent_at=timezone.now() - timedelta(days=3, minutes=1))  # three days pass
@@ -370,15 +376,7 @@ def _check_followup(report: Report, *, smtp, worker) -> None:
     queued_at = timezone.now()
     async_task("pipeline.jobs.tasks.run_check_inbox", task_name="smoke: check inbox before the follow-up")
     async_task("pipeline.jobs.tasks.run_engage", task_name="smoke: follow-ups")
-    deadline = time.monotonic() + FOLLOWUP_TIMEOUT
-    run = None
-    while time.monotonic() < deadline and worker.poll() is None and run is None:
-        run = (
-            PipelineRun.objects.filter(job="engage", started_at__gte=queued_at)
-            .exclude(outcome=RunOutcome.RUNNING)
-            .first()
-        )
-        time.sleep(1)
+    run = _finished_run("engage", since=queued_at, timeout=FOLLOWUP_TIMEOUT, worker=worker)
     followups = list(OutboundEmail.objects.filter(touch=2, status=EmailStatus.SENT))
     quiet = [email for email in first if not Lead.objects.get(pk=email.lead_id).sequence_stop_reason]
     report.check(

@@ -19,14 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - a test user's password
 
 
-@pytest.fixture(autouse=True)
-def _browser_env(settings, monkeypatch, plain_static_storage):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls that
-    # the live server and the fixtures make here are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    settings.DEBUG = False
-
-
 @pytest.fixture
 def page(live_server, django_user_model):
     django_user_model.objects.create_superuser("reviewer", "", PASSWORD)

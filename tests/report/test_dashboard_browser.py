@@ -18,14 +18,6 @@ PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - a test user's password
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-@pytest.fixture(autouse=True)
-def _browser_env(settings, monkeypatch, plain_static_storage):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls that
-    # the live server and the fixtures make here are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    settings.DEBUG = False
-
-
 @pytest.fixture
 def login(live_server, django_user_model):
     django_user_model.objects.create_superuser("reviewer", "", PASSWORD)
